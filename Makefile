@@ -1,0 +1,69 @@
+# 亲客服 - one-command setup, run and test. See README.md.
+SHELL := /bin/bash
+PY := .venv/bin/python
+RASA := $(PY) -m rasa
+STAMP := .venv/.installed-stamp
+SPACY_MODEL := build/spacy_zh/meta.json
+MODEL := models/qinkefu.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export ACTION_PORT ?= 5055
+export RASA_TRACKER_DB ?= $(CURDIR)/var/tracker.db
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+
+.PHONY: setup seed nlp train run shell test test-fast evaluate bench validate clean
+
+setup: $(STAMP) $(SPACY_MODEL)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml scripts/setup_venv.sh
+	scripts/setup_venv.sh
+	touch $@
+
+# The demo shop database (SQLite under var/); re-seeded whenever the demo data changes.
+var/shop.db: data/shop/demo_shop.yml | $(STAMP)
+	$(PY) -m bot seed
+
+seed: $(STAMP)
+	$(PY) -m bot seed
+
+# spaCy zh pipeline (jieba segmenter + EntityRuler built from the catalogue and lexicon).
+$(SPACY_MODEL): var/shop.db data/shop/lexicon.yml data/shop/policy.yml data/dictionary/shop.txt bot/nlp/build_spacy.py bot/nlp/shop_terms.py | $(STAMP)
+	$(PY) -m bot build-nlp
+
+nlp: $(SPACY_MODEL)
+
+$(MODEL): $(TRAINING_INPUTS) $(SPACY_MODEL)
+	@start=$$(date +%s); \
+	$(RASA) train --fixed-model-name qinkefu --out models --force && \
+	echo "make train: model trained in $$(( $$(date +%s) - start )) s"
+
+train: setup $(MODEL)
+
+validate: setup
+	$(RASA) data validate --fail-on-warnings
+
+# Start the action server, Rasa server and gateway on localhost with the embedded SQLite defaults.
+run: setup train
+	$(PY) -m bot seed
+	$(PY) -m bot run --model $(MODEL)
+
+# Talk to the bot in the terminal (needs `make run` in another terminal for the actions).
+shell: setup train
+	RASA_TRACKER_DB=$(CURDIR)/var/shell-tracker.db ACTION_PORT=$${ACTION_PORT:-5055} $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+
+test: setup train
+	$(PY) -m pytest -q -rs
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+# Cross-validation and held-in evaluation, reports under results/.
+evaluate: setup train
+	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out results/cross_validation
+	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/held_in
+
+bench: setup train
+	$(PY) bench/rest_latency.py
+
+clean:
+	rm -rf build models results var .pytest_cache

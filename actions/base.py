@@ -1,0 +1,135 @@
+"""Shared logic of the shop's actions: services, buyer identity, product and order look-ups."""
+
+from __future__ import annotations
+
+import abc
+import logging
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Text
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import services
+from bot.identity import verify_buyer_token
+from bot.orders import RepositoryUnavailable
+from bot.orders.models import Order, Product
+
+logger = logging.getLogger(__name__)
+
+
+def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:
+    """The value of an entity in the latest user message (after synonym mapping)."""
+    values = [e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == entity]
+    values = [v for v in values if v]
+    return str(values[0]) if values else None
+
+
+def message_metadata(tracker: Tracker) -> Dict[str, Any]:
+    return tracker.latest_message.get("metadata") or {}
+
+
+class ShopContext:
+    """Per-run helper around the installed services and the tracker."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.services = services.current()
+        self.repository = self.services.repository
+        self.policy = self.services.policy
+        self.lexicon = self.services.lexicon
+        self.events: List[EventType] = []
+
+    # -- time ------------------------------------------------------------------------------
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(timezone.utc)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(ZoneInfo(self.policy.timezone))
+
+    def format_datetime(self, moment: datetime) -> str:
+        return self.lexicon.format_datetime(self.local(moment))
+
+    def format_date(self, moment: datetime) -> str:
+        return self.lexicon.format_date(self.local(moment))
+
+    # -- identity --------------------------------------------------------------------------
+    def buyer_id(self) -> Optional[str]:
+        """The logged-in buyer: a valid signed token in this message, else the one seen before."""
+        token = message_metadata(self.tracker).get("buyer_token")
+        if token:
+            buyer_id = verify_buyer_token(self.services.buyer_token_secret, token)
+            if buyer_id and buyer_id != self.tracker.get_slot("buyer_id"):
+                self.events.append(SlotSet("buyer_id", buyer_id))
+            if buyer_id:
+                return buyer_id
+        return self.tracker.get_slot("buyer_id")
+
+    def verified_orders(self) -> List[str]:
+        return list(self.tracker.get_slot("verified_orders") or [])
+
+    def may_see(self, order: Order) -> bool:
+        """Only the owner, or someone who proved the phone's last four digits, sees an order."""
+        return order.buyer_id == self.buyer_id() or order.id in self.verified_orders()
+
+    # -- catalogue -------------------------------------------------------------------------
+    def product_in_focus(self) -> Optional[Product]:
+        """Named in this message, else the product page being viewed, else the one discussed."""
+        name = latest_entity(self.tracker, "product")
+        if name:
+            product = self.repository.find_product(name)
+            if product:
+                return product
+        product_id = message_metadata(self.tracker).get("product_id")
+        if product_id:
+            product = self.repository.get_product(str(product_id))
+            if product:
+                return product
+        remembered = self.tracker.get_slot("product")
+        if remembered:
+            return self.repository.find_product(remembered)
+        return None
+
+    def remember_product(self, product: Product) -> None:
+        if self.tracker.get_slot("product") != product.name:
+            self.events.append(SlotSet("product", product.name))
+
+    def color(self) -> Optional[str]:
+        return self.lexicon.normalise_color(latest_entity(self.tracker, "color"))
+
+    def size(self) -> Optional[str]:
+        return self.lexicon.normalise_size(latest_entity(self.tracker, "size"))
+
+    def item_names(self, order: Order) -> str:
+        names = []
+        for item in order.items:
+            product = self.repository.get_product(item.product_id)
+            names.append(product.name if product else item.product_id)
+        return self.lexicon.join(dict.fromkeys(names))
+
+
+class ShopAction(Action, abc.ABC):
+    """Base of every shop action: runs ``act`` and answers politely if the shop data is down."""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """The action's name as listed in domain.yml."""
+
+    @abc.abstractmethod
+    def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
+        """Utter responses and return the action's own events."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        shop = ShopContext(tracker)
+        try:
+            events = self.act(dispatcher, shop)
+        except RepositoryUnavailable:
+            logger.exception("shop data unavailable in %s", self.name())
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        return shop.events + events

@@ -1,0 +1,41 @@
+"""inform outside a form: finish the question that was waiting for a product, or ask what's wanted."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Text, Type
+
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answer_fading import ActionAnswerFading
+from actions.base import ShopAction, ShopContext, latest_entity
+from actions.check_stock import ActionCheckStock
+
+RESUMABLE: Dict[str, Type[ShopAction]] = {
+    "ask_stock": ActionCheckStock,
+    "ask_fading": ActionAnswerFading,
+}
+
+
+class ActionHandleInform(ShopAction):
+    def name(self) -> Text:
+        return "action_handle_inform"
+
+    def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
+        pending = shop.tracker.get_slot("pending_question")
+        product = shop.product_in_focus()
+        if pending in RESUMABLE and product is not None:
+            return RESUMABLE[pending]().act(dispatcher, shop)
+        order_id = latest_entity(shop.tracker, "order_id")
+        if order_id:
+            dispatcher.utter_message(response="utter_inform_order", order_id=order_id)
+            return []
+        if product is not None and latest_entity(shop.tracker, "product"):
+            shop.remember_product(product)
+            dispatcher.utter_message(response="utter_inform_product", product=product.name)
+            return []
+        if pending in RESUMABLE:
+            # Still no product: ask again rather than guess.
+            return RESUMABLE[pending]().act(dispatcher, shop)
+        dispatcher.utter_message(response="utter_default")
+        return []

@@ -1,0 +1,64 @@
+"""ask_ship_time: the shop's promise, or the buyer's own paid order's ship deadline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import List, Optional, Text
+
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ShopAction, ShopContext, latest_entity
+from bot.orders.models import Order
+
+
+class ActionTellShipTime(ShopAction):
+    def name(self) -> Text:
+        return "action_tell_ship_time"
+
+    def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
+        order = self._order_in_question(shop)
+        hours = shop.policy.ship_within_hours
+        if order is None:
+            dispatcher.utter_message(response="utter_ship_time", ship_hours=hours)
+            return []
+        if order.status == "paid":
+            deadline = order.paid_at + timedelta(hours=hours)
+            if deadline >= shop.now():
+                dispatcher.utter_message(
+                    response="utter_ship_time_order",
+                    order_id=order.id,
+                    deadline=shop.format_datetime(deadline),
+                )
+            else:
+                new_promise = shop.now() + timedelta(hours=shop.policy.overdue_new_promise_hours)
+                dispatcher.utter_message(
+                    response="utter_ship_time_overdue",
+                    order_id=order.id,
+                    new_deadline=shop.format_datetime(new_promise),
+                )
+        else:
+            dispatcher.utter_message(
+                response="utter_ship_time_shipped",
+                order_id=order.id,
+                shipped_at=shop.format_datetime(order.shipped_at),
+                courier=order.courier,
+                tracking_no=order.tracking_no,
+            )
+        return []
+
+    @staticmethod
+    def _order_in_question(shop: ShopContext) -> Optional[Order]:
+        """An order named in the message that the buyer may see, else the buyer's newest paid one."""
+        named = latest_entity(shop.tracker, "order_id")
+        if named:
+            order = shop.repository.get_order(named)
+            if order and shop.may_see(order) and order.status in ("paid", "shipped", "out_for_delivery"):
+                return order
+        buyer_id = shop.buyer_id()
+        if not buyer_id:
+            return None
+        for order in shop.repository.orders_for_buyer(buyer_id):
+            if order.status == "paid":
+                return order
+        return None

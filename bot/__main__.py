@@ -1,0 +1,100 @@
+"""Command line of 亲客服: ``python -m bot <command>``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.settings import Settings
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.orders.demo_shop import load_demo_shop
+    from bot.orders.sql import SqlOrderRepository
+
+    if settings.orders_db_url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(settings.orders_db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    snapshot = load_demo_shop(settings.demo_shop_file)
+    repository = SqlOrderRepository(settings.orders_db_url)
+    repository.import_shop(snapshot)
+    repository.close()
+    print(
+        f"seeded {len(snapshot.products)} products, {len(snapshot.buyers)} buyers and "
+        f"{len(snapshot.orders)} orders into {settings.orders_db_url}"
+    )
+    return 0
+
+
+def cmd_build_nlp(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.lexicon import Lexicon
+    from bot.nlp.build_spacy import build_pipeline
+    from bot.nlp.shop_terms import shop_terms
+    from bot.orders import build_repository
+    from bot.policy import ShopPolicy
+
+    repository = build_repository(settings.orders_db_url)
+    terms = shop_terms(
+        repository.list_products(), Lexicon.load(settings.lexicon_file), ShopPolicy.load(settings.policy_file)
+    )
+    count = build_pipeline(terms, settings.dictionary_dir, settings.spacy_model_dir)
+    print(f"built the spaCy zh pipeline ({count} entity patterns) in {settings.spacy_model_dir}")
+    return 0
+
+
+def cmd_actions(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.action_server import serve
+
+    serve(settings)
+    return 0
+
+
+def cmd_gateway(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.gateway.app import serve
+
+    serve(settings)
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.supervisor import run
+
+    return run(settings, model_path=args.model)
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.identity import issue_buyer_token
+
+    print(issue_buyer_token(settings.buyer_token_secret, args.buyer_id, args.ttl))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="亲客服 command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("seed", help="load the demo shop into ORDERS_DB_URL (replaces its content)")
+    commands.add_parser("build-nlp", help="build the spaCy zh pipeline from the catalogue")
+    commands.add_parser("actions", help="run the action server")
+    commands.add_parser("gateway", help="run the gateway")
+    run = commands.add_parser("run", help="run the action server, Rasa server and gateway")
+    run.add_argument("--model", default="models", help="model file or folder (newest model)")
+    token = commands.add_parser("token", help="print a signed buyer token (for trying identity)")
+    token.add_argument("buyer_id")
+    token.add_argument("--ttl", type=int, default=7 * 24 * 3600)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = {
+        "seed": cmd_seed,
+        "build-nlp": cmd_build_nlp,
+        "actions": cmd_actions,
+        "gateway": cmd_gateway,
+        "run": cmd_run,
+        "token": cmd_token,
+    }[args.command]
+    return handler(Settings.from_env(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

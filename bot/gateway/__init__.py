@@ -1,0 +1,1 @@
+"""The gateway: the project's own web service in front of the Rasa server."""

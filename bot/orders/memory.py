@@ -1,0 +1,69 @@
+"""In-memory order repository: the local mode for tests (same behaviour as the SQL one)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Dict, List, Optional
+
+from bot.orders.models import Buyer, Order, Product, ReturnRequest, ShopSnapshot
+
+
+class InMemoryOrderRepository:
+    def __init__(self, snapshot: Optional[ShopSnapshot] = None) -> None:
+        self._products: Dict[str, Product] = {}
+        self._buyers: Dict[str, Buyer] = {}
+        self._orders: Dict[str, Order] = {}
+        self._returns: List[ReturnRequest] = []
+        if snapshot is not None:
+            self.import_shop(snapshot)
+
+    def import_shop(self, snapshot: ShopSnapshot) -> None:
+        self._products = {p.id: p for p in snapshot.products}
+        self._buyers = {b.id: b for b in snapshot.buyers}
+        self._orders = {o.id: o for o in snapshot.orders}
+        self._returns = []
+
+    def list_products(self) -> List[Product]:
+        return sorted(self._products.values(), key=lambda p: p.id)
+
+    def get_product(self, product_id: str) -> Optional[Product]:
+        return self._products.get(product_id)
+
+    def find_product(self, name: str) -> Optional[Product]:
+        wanted = name.strip().lower()
+        for product in self.list_products():
+            if wanted == product.name.lower() or wanted in (a.lower() for a in product.aliases):
+                return product
+        return None
+
+    def get_buyer(self, buyer_id: str) -> Optional[Buyer]:
+        return self._buyers.get(buyer_id)
+
+    def get_order(self, order_id: str) -> Optional[Order]:
+        return self._orders.get(order_id)
+
+    def orders_for_buyer(self, buyer_id: str) -> List[Order]:
+        orders = [o for o in self._orders.values() if o.buyer_id == buyer_id]
+        return sorted(orders, key=lambda o: o.created_at, reverse=True)
+
+    def create_return_request(
+        self, order_id: str, buyer_id: str, reason: str, kind: str, postage_payer: str
+    ) -> ReturnRequest:
+        request = ReturnRequest(
+            id=len(self._returns) + 1,
+            order_id=order_id,
+            buyer_id=buyer_id,
+            reason=reason,
+            kind=kind,
+            postage_payer=postage_payer,
+            status="requested",
+            created_at=datetime.now(timezone.utc),
+        )
+        self._returns.append(request)
+        return request
+
+    def return_requests_for_order(self, order_id: str) -> List[ReturnRequest]:
+        return [r for r in reversed(self._returns) if r.order_id == order_id]
+
+    def return_requests_for_buyer(self, buyer_id: str) -> List[ReturnRequest]:
+        return [r for r in reversed(self._returns) if r.buyer_id == buyer_id]

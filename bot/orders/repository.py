@@ -1,0 +1,40 @@
+"""The order repository: the only way actions and services reach shop data."""
+
+from __future__ import annotations
+
+from typing import List, Optional, Protocol
+
+from bot.orders.models import Buyer, Order, Product, ReturnRequest, ShopSnapshot
+
+
+class RepositoryUnavailable(RuntimeError):
+    """The database cannot be reached; callers answer politely and offer a human."""
+
+
+class OrderRepository(Protocol):
+    def list_products(self) -> List[Product]: ...
+
+    def get_product(self, product_id: str) -> Optional[Product]: ...
+
+    def find_product(self, name: str) -> Optional[Product]:
+        """By canonical name or alias, case-insensitive."""
+
+    def get_buyer(self, buyer_id: str) -> Optional[Buyer]: ...
+
+    def get_order(self, order_id: str) -> Optional[Order]: ...
+
+    def orders_for_buyer(self, buyer_id: str) -> List[Order]:
+        """Newest first."""
+
+    def create_return_request(
+        self, order_id: str, buyer_id: str, reason: str, kind: str, postage_payer: str
+    ) -> ReturnRequest: ...
+
+    def return_requests_for_order(self, order_id: str) -> List[ReturnRequest]:
+        """Newest first."""
+
+    def return_requests_for_buyer(self, buyer_id: str) -> List[ReturnRequest]:
+        """Newest first."""
+
+    def import_shop(self, snapshot: ShopSnapshot) -> None:
+        """Replace the whole catalogue, buyers and orders (used by the seeder)."""

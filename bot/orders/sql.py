@@ -1,0 +1,374 @@
+"""SQL order repository (SQLAlchemy 1.4 Core): SQLite by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError, InterfaceError
+
+from bot.orders.models import (
+    Buyer,
+    Order,
+    OrderItem,
+    PricePoint,
+    Product,
+    ReturnRequest,
+    ShopSnapshot,
+    Sku,
+    TrackingEvent,
+)
+from bot.orders.repository import RepositoryUnavailable
+
+metadata = sa.MetaData()
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("aliases", sa.Text, nullable=False, default="[]"),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("material", sa.Text, nullable=False),
+    sa.Column("features", sa.Text, nullable=False),
+    sa.Column("care", sa.Text, nullable=False),
+    sa.Column("fades", sa.String(16), nullable=False),
+    sa.Column("quality_note", sa.Text, nullable=False),
+    sa.Column("usage_note", sa.Text, nullable=False),
+    sa.Column("image", sa.Text, nullable=False),
+)
+skus = sa.Table(
+    "skus",
+    metadata,
+    sa.Column("product_id", sa.String(16), sa.ForeignKey("products.id"), primary_key=True),
+    sa.Column("color", sa.String(16), primary_key=True),
+    sa.Column("size", sa.String(16), primary_key=True),
+    sa.Column("price", sa.Numeric(10, 2, asdecimal=False), nullable=False),
+    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("restock_at", sa.DateTime(timezone=True)),
+)
+price_history = sa.Table(
+    "price_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("product_id", sa.String(16), sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("price", sa.Numeric(10, 2, asdecimal=False), nullable=False),
+    sa.Column("effective_from", sa.DateTime(timezone=True), nullable=False),
+)
+buyers = sa.Table(
+    "buyers",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("province", sa.String(32), nullable=False),
+)
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.String(19), primary_key=True),
+    sa.Column("buyer_id", sa.String(32), sa.ForeignKey("buyers.id"), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("paid_at", sa.DateTime(timezone=True)),
+    sa.Column("shipped_at", sa.DateTime(timezone=True)),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("courier", sa.String(16)),
+    sa.Column("tracking_no", sa.String(32)),
+    sa.Column("province", sa.String(32), nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("phone", sa.String(20), nullable=False),
+)
+order_items = sa.Table(
+    "order_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(19), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("product_id", sa.String(16), nullable=False),
+    sa.Column("color", sa.String(16), nullable=False),
+    sa.Column("size", sa.String(16), nullable=False),
+    sa.Column("qty", sa.Integer, nullable=False),
+    sa.Column("unit_price", sa.Numeric(10, 2, asdecimal=False), nullable=False),
+)
+tracking_events = sa.Table(
+    "tracking_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(19), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("location", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+)
+return_requests = sa.Table(
+    "return_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(19), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("buyer_id", sa.String(32), nullable=False, index=True),
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("postage_payer", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+T = TypeVar("T")
+
+
+def _unavailable_on_connection_error(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            raise RepositoryUnavailable(str(error.orig or error)) from error
+
+    return wrapper
+
+
+def _utc(moment: Optional[datetime]) -> Optional[datetime]:
+    """SQLite hands back naive datetimes: they were stored as UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+class SqlOrderRepository:
+    def __init__(self, url: str) -> None:
+        options: Dict[str, Any] = {"future": True, "pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"check_same_thread": False, "timeout": 15}
+        self.engine = sa.create_engine(url, **options)
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- catalogue -------------------------------------------------------------------------
+    def _products(self, where: Any = None) -> List[Product]:
+        with self.engine.connect() as conn:
+            query = sa.select(products).order_by(products.c.id)
+            if where is not None:
+                query = query.where(where)
+            rows = conn.execute(query).mappings().all()
+            if not rows:
+                return []
+            ids = [r["id"] for r in rows]
+            sku_rows = conn.execute(
+                sa.select(skus).where(skus.c.product_id.in_(ids)).order_by(skus.c.product_id)
+            ).mappings().all()
+            history_rows = conn.execute(
+                sa.select(price_history)
+                .where(price_history.c.product_id.in_(ids))
+                .order_by(price_history.c.effective_from)
+            ).mappings().all()
+        result = []
+        for row in rows:
+            result.append(
+                Product(
+                    id=row["id"],
+                    name=row["name"],
+                    aliases=json.loads(row["aliases"]),
+                    category=row["category"],
+                    material=row["material"],
+                    features=row["features"],
+                    care=row["care"],
+                    fades=row["fades"],
+                    quality_note=row["quality_note"],
+                    usage_note=row["usage_note"],
+                    image=row["image"],
+                    skus=[
+                        Sku(
+                            product_id=s["product_id"],
+                            color=s["color"],
+                            size=s["size"],
+                            price=float(s["price"]),
+                            stock=s["stock"],
+                            restock_at=_utc(s["restock_at"]),
+                        )
+                        for s in sku_rows
+                        if s["product_id"] == row["id"]
+                    ],
+                    price_history=[
+                        PricePoint(float(h["price"]), _utc(h["effective_from"]))
+                        for h in history_rows
+                        if h["product_id"] == row["id"]
+                    ],
+                )
+            )
+        return result
+
+    @_unavailable_on_connection_error
+    def list_products(self) -> List[Product]:
+        return self._products()
+
+    @_unavailable_on_connection_error
+    def get_product(self, product_id: str) -> Optional[Product]:
+        found = self._products(products.c.id == product_id)
+        return found[0] if found else None
+
+    @_unavailable_on_connection_error
+    def find_product(self, name: str) -> Optional[Product]:
+        wanted = name.strip().lower()
+        for product in self._products():
+            if wanted == product.name.lower() or wanted in (a.lower() for a in product.aliases):
+                return product
+        return None
+
+    # -- buyers and orders -----------------------------------------------------------------
+    @_unavailable_on_connection_error
+    def get_buyer(self, buyer_id: str) -> Optional[Buyer]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(buyers).where(buyers.c.id == buyer_id)).mappings().first()
+        return Buyer(**row) if row else None
+
+    def _orders(self, where: Any) -> List[Order]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(orders).where(where).order_by(orders.c.created_at.desc())
+            ).mappings().all()
+            if not rows:
+                return []
+            ids = [r["id"] for r in rows]
+            item_rows = conn.execute(
+                sa.select(order_items).where(order_items.c.order_id.in_(ids)).order_by(order_items.c.id)
+            ).mappings().all()
+            event_rows = conn.execute(
+                sa.select(tracking_events)
+                .where(tracking_events.c.order_id.in_(ids))
+                .order_by(tracking_events.c.at, tracking_events.c.id)
+            ).mappings().all()
+        return [
+            Order(
+                id=row["id"],
+                buyer_id=row["buyer_id"],
+                status=row["status"],
+                created_at=_utc(row["created_at"]),
+                paid_at=_utc(row["paid_at"]),
+                shipped_at=_utc(row["shipped_at"]),
+                delivered_at=_utc(row["delivered_at"]),
+                courier=row["courier"],
+                tracking_no=row["tracking_no"],
+                province=row["province"],
+                address=row["address"],
+                phone=row["phone"],
+                items=[
+                    OrderItem(i["product_id"], i["color"], i["size"], i["qty"], float(i["unit_price"]))
+                    for i in item_rows
+                    if i["order_id"] == row["id"]
+                ],
+                tracking=[
+                    TrackingEvent(_utc(e["at"]), e["location"], e["description"])
+                    for e in event_rows
+                    if e["order_id"] == row["id"]
+                ],
+            )
+            for row in rows
+        ]
+
+    @_unavailable_on_connection_error
+    def get_order(self, order_id: str) -> Optional[Order]:
+        found = self._orders(orders.c.id == order_id)
+        return found[0] if found else None
+
+    @_unavailable_on_connection_error
+    def orders_for_buyer(self, buyer_id: str) -> List[Order]:
+        return self._orders(orders.c.buyer_id == buyer_id)
+
+    # -- return requests -------------------------------------------------------------------
+    @staticmethod
+    def _return_request(row: Any) -> ReturnRequest:
+        values = dict(row)
+        values["created_at"] = _utc(values["created_at"])
+        return ReturnRequest(**values)
+
+    @_unavailable_on_connection_error
+    def create_return_request(
+        self, order_id: str, buyer_id: str, reason: str, kind: str, postage_payer: str
+    ) -> ReturnRequest:
+        values = dict(
+            order_id=order_id,
+            buyer_id=buyer_id,
+            reason=reason,
+            kind=kind,
+            postage_payer=postage_payer,
+            status="requested",
+            created_at=datetime.now(timezone.utc),
+        )
+        with self.engine.begin() as conn:
+            new_id = conn.execute(return_requests.insert().values(**values)).inserted_primary_key[0]
+        return ReturnRequest(id=new_id, **values)
+
+    def _returns(self, where: Any) -> List[ReturnRequest]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(return_requests).where(where).order_by(return_requests.c.id.desc())
+            ).mappings().all()
+        return [self._return_request(r) for r in rows]
+
+    @_unavailable_on_connection_error
+    def return_requests_for_order(self, order_id: str) -> List[ReturnRequest]:
+        return self._returns(return_requests.c.order_id == order_id)
+
+    @_unavailable_on_connection_error
+    def return_requests_for_buyer(self, buyer_id: str) -> List[ReturnRequest]:
+        return self._returns(return_requests.c.buyer_id == buyer_id)
+
+    # -- seeding ---------------------------------------------------------------------------
+    @_unavailable_on_connection_error
+    def import_shop(self, snapshot: ShopSnapshot) -> None:
+        self.create_schema()
+        with self.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+            for p in snapshot.products:
+                conn.execute(
+                    products.insert().values(
+                        id=p.id, name=p.name, aliases=json.dumps(p.aliases, ensure_ascii=False),
+                        category=p.category, material=p.material, features=p.features,
+                        care=p.care, fades=p.fades, quality_note=p.quality_note,
+                        usage_note=p.usage_note, image=p.image,
+                    )
+                )
+                for s in p.skus:
+                    conn.execute(
+                        skus.insert().values(
+                            product_id=p.id, color=s.color, size=s.size, price=s.price,
+                            stock=s.stock, restock_at=s.restock_at,
+                        )
+                    )
+                for h in p.price_history:
+                    conn.execute(
+                        price_history.insert().values(
+                            product_id=p.id, price=h.price, effective_from=h.effective_from
+                        )
+                    )
+            for b in snapshot.buyers:
+                conn.execute(buyers.insert().values(id=b.id, name=b.name, phone=b.phone, province=b.province))
+            for o in snapshot.orders:
+                conn.execute(
+                    orders.insert().values(
+                        id=o.id, buyer_id=o.buyer_id, status=o.status, created_at=o.created_at,
+                        paid_at=o.paid_at, shipped_at=o.shipped_at, delivered_at=o.delivered_at,
+                        courier=o.courier, tracking_no=o.tracking_no, province=o.province,
+                        address=o.address, phone=o.phone,
+                    )
+                )
+                for i in o.items:
+                    conn.execute(
+                        order_items.insert().values(
+                            order_id=o.id, product_id=i.product_id, color=i.color, size=i.size,
+                            qty=i.qty, unit_price=i.unit_price,
+                        )
+                    )
+                for e in o.tracking:
+                    conn.execute(
+                        tracking_events.insert().values(
+                            order_id=o.id, at=e.at, location=e.location, description=e.description
+                        )
+                    )

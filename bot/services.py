@@ -1,0 +1,42 @@
+"""What the actions need at run time, built once when the action server starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from bot.lexicon import Lexicon
+from bot.orders import OrderRepository, build_repository
+from bot.policy import ShopPolicy
+from bot.settings import Settings
+
+
+@dataclass
+class ShopServices:
+    repository: OrderRepository
+    policy: ShopPolicy
+    lexicon: Lexicon
+    buyer_token_secret: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ShopServices":
+        return cls(
+            repository=build_repository(settings.orders_db_url),
+            policy=ShopPolicy.load(settings.policy_file),
+            lexicon=Lexicon.load(settings.lexicon_file),
+            buyer_token_secret=settings.buyer_token_secret,
+        )
+
+
+_installed: Optional[ShopServices] = None
+
+
+def install(services: Optional[ShopServices]) -> None:
+    global _installed
+    _installed = services
+
+
+def current() -> ShopServices:
+    if _installed is None:
+        raise RuntimeError("shop services are not installed: start the action server with `python -m bot actions`")
+    return _installed

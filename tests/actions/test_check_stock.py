@@ -1,0 +1,87 @@
+from actions.check_stock import ActionCheckStock
+from bot.orders import RepositoryUnavailable
+from tests.conftest import make_tracker, run_action
+
+
+def test_in_stock_sku_names_product_colour_size_and_price(shop, domain):
+    tracker = make_tracker("黑色M码的T恤还有吗", "ask_stock", {"product": "T恤", "color": "黑色", "size": "M码"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    assert result.responses == ["utter_stock_available_sku"]
+    assert result.values("utter_stock_available_sku") == {"product": "纯棉T恤", "color": "黑色", "size": "M", "price": "79"}
+    assert "纯棉T恤（黑色 M）是有现货的呢" in result.text
+    assert result.slot("product") == "纯棉T恤"
+
+
+def test_product_from_page_metadata_lists_colours_and_sizes_in_stock(shop, domain):
+    tracker = make_tracker("这件还有货吗", "ask_stock", metadata={"product_id": "P001"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    assert result.responses == ["utter_stock_available_product"]
+    values = result.values("utter_stock_available_product")
+    assert values["product"] == "纯棉T恤"
+    assert "黑色" in values["colors"] and "藏青" not in values["colors"]  # 藏青 S is sold out
+    assert values["sizes"].split("、") == ["M", "L", "XXL"]
+
+
+def test_colour_aliases_and_lowercase_sizes_are_understood(shop, domain):
+    tracker = make_tracker("黑的l码有吗", "ask_stock", {"product": "t恤", "color": "黑的", "size": "l码"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    assert result.values("utter_stock_available_sku")["color"] == "黑色"
+    assert result.values("utter_stock_available_sku")["size"] == "L"
+
+
+def test_sold_out_sku_gives_restock_date_and_in_stock_alternative(shop, domain, repository):
+    tracker = make_tracker("黑色XL有吗", "ask_stock", {"product": "纯棉T恤", "color": "黑色", "size": "XL"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    assert result.responses[:2] == ["utter_stock_out", "utter_stock_restock"]
+    assert result.values("utter_stock_out") == {"product": "纯棉T恤", "variant": "黑色 XL"}
+    restock = repository.get_product("P001").sku("黑色", "XL").restock_at
+    local = restock.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    assert result.values("utter_stock_restock")["restock_date"] == f"{local.month}月{local.day}日"
+    # No other colour in XL: the alternative is another top of the same category, in stock.
+    assert result.responses[2] == "utter_stock_alternative_product"
+    alternative = repository.find_product(result.values("utter_stock_alternative_product")["alternative"])
+    assert alternative.category == "上衣" and alternative.in_stock and alternative.id != "P001"
+
+
+def test_sold_out_colour_offers_other_colours_of_the_same_product(shop, domain):
+    tracker = make_tracker("藏青色还有吗", "ask_stock", {"product": "T恤", "color": "藏青"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    assert result.responses == ["utter_stock_out", "utter_stock_alternative_variant"]
+    assert "黑色 M" in result.values("utter_stock_alternative_variant")["options"]
+    assert "没有现货了呢" in result.text
+
+
+def test_product_sold_out_everywhere_suggests_same_category_product(shop, domain):
+    tracker = make_tracker("帆布包还有吗", "ask_stock", {"product": "帆布包"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    assert result.responses[0] == "utter_stock_out" and result.responses[-1] == "utter_stock_alternative_product"
+    assert result.values("utter_stock_alternative_product")["alternative"] == "真皮斜挎包"
+
+
+def test_unknown_variant_lists_what_exists(shop, domain):
+    tracker = make_tracker("有粉色的T恤吗", "ask_stock", {"product": "T恤", "color": "粉色"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    assert result.responses == ["utter_stock_no_such_variant"]
+    assert "没有粉色哦" in result.text
+
+
+def test_no_product_asks_which_one_and_remembers_the_question(shop, domain):
+    result = run_action(ActionCheckStock(), make_tracker("还有货吗", "ask_stock"), domain)
+    assert result.responses == ["utter_ask_which_product"]
+    assert result.slot("pending_question") == "ask_stock"
+
+
+def test_remembered_product_is_used_for_a_follow_up(shop, domain):
+    tracker = make_tracker("白色M呢", "ask_stock", {"color": "白色", "size": "M"}, slots={"product": "纯棉T恤"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    assert result.values("utter_stock_available_sku")["product"] == "纯棉T恤"
+
+
+def test_database_down_gives_polite_reply(shop, domain, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RepositoryUnavailable("connection refused")
+
+    monkeypatch.setattr(shop.repository, "find_product", broken)
+    result = run_action(ActionCheckStock(), make_tracker("T恤有货吗", "ask_stock", {"product": "T恤"}), domain)
+    assert result.responses == ["utter_service_unavailable"]
+    assert "转人工" in result.text

@@ -1,0 +1,138 @@
+"""Shared fixtures: the shop services on an in-memory repository, trackers, domain templates."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import services
+from bot.identity import issue_buyer_token
+from bot.lexicon import Lexicon
+from bot.orders.demo_shop import load_demo_shop
+from bot.orders.memory import InMemoryOrderRepository
+from bot.policy import ShopPolicy
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret"
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def domain() -> Dict[str, Any]:
+    with open(ROOT / "domain.yml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.fixture
+def repository() -> InMemoryOrderRepository:
+    return InMemoryOrderRepository(load_demo_shop(ROOT / "data/shop/demo_shop.yml"))
+
+
+@pytest.fixture
+def policy() -> ShopPolicy:
+    return ShopPolicy.load(ROOT / "data/shop/policy.yml")
+
+
+@pytest.fixture
+def shop(repository, policy):
+    installed = services.ShopServices(
+        repository=repository,
+        policy=policy,
+        lexicon=Lexicon.load(ROOT / "data/shop/lexicon.yml"),
+        buyer_token_secret=SECRET,
+    )
+    services.install(installed)
+    yield installed
+    services.install(None)
+
+
+def token_for(buyer_id: str) -> str:
+    return issue_buyer_token(SECRET, buyer_id)
+
+
+def make_tracker(
+    text: str = "",
+    intent: str = "",
+    entities: Optional[Dict[str, str]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    active_loop: Optional[str] = None,
+) -> Tracker:
+    """A fresh tracker whose latest message carries the given intent, entities and metadata."""
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.99},
+        "entities": [{"entity": k, "value": v} for k, v in (entities or {}).items()],
+        "metadata": metadata or {},
+    }
+    return Tracker(
+        sender_id="test-buyer",
+        slots=dict(slots or {}),
+        latest_message=latest,
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+class ActionResult:
+    def __init__(self, messages: List[Dict[str, Any]], events: List[Dict[str, Any]], domain: Dict[str, Any]):
+        self.messages = messages
+        self.events = events
+        self.domain = domain
+
+    @property
+    def responses(self) -> List[str]:
+        return [m["response"] for m in self.messages]
+
+    def values(self, response: str) -> Dict[str, Any]:
+        for message in self.messages:
+            if message["response"] == response:
+                return {k: v for k, v in message.items() if k not in ("response", "text", "buttons", "elements", "custom", "template", "image", "attachment")}
+        raise AssertionError(f"{response} not uttered; got {self.responses}")
+
+    @property
+    def texts(self) -> List[str]:
+        """What the buyer reads: each response's first wording filled with the action's values."""
+        return [render(self.domain, m["response"], self.values(m["response"])) for m in self.messages]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.texts)
+
+    def slot(self, name: str) -> Any:
+        for event in self.events:
+            if event.get("event") == "slot" and event.get("name") == name:
+                return event.get("value")
+        raise AssertionError(f"slot {name} not set; events {self.events}")
+
+    def sets_slot(self, name: str) -> bool:
+        return any(e.get("event") == "slot" and e.get("name") == name for e in self.events)
+
+
+VARIABLE = re.compile(r"{([^{}\s]+)}")
+
+
+def render(domain: Dict[str, Any], response: str, values: Dict[str, Any]) -> str:
+    variants = domain["responses"][response]
+    text = variants[0]["text"]
+    missing = [v for v in VARIABLE.findall(text) if v not in values]
+    assert not missing, f"{response} needs {missing} but got {values}"
+    return VARIABLE.sub(lambda m: str(values[m.group(1)]), text)
+
+
+def run_action(action, tracker: Tracker, domain: Dict[str, Any]) -> ActionResult:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, domain))
+    return ActionResult(dispatcher.messages, events, domain)
