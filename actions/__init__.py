@@ -1,1 +1,1 @@
-"""Custom actions of 亲客服: one action per module, named after the action."""
+"""Custom actions of Qinkefu: one action per module, named after the action."""

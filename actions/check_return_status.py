@@ -33,9 +33,9 @@ class ActionCheckReturnStatus(ShopAction):
                 dispatcher.utter_message(response="utter_need_identity")
                 return []
         if not requests:
-            dispatcher.utter_message(response="utter_return_status_none")
+            dispatcher.utter_message(response="utter_no_return_request")
             return []
         latest = max(requests, key=lambda r: r.created_at)
-        dispatcher.utter_message(response="utter_return_status_intro", request_id=latest.id, order_id=latest.order_id)
+        dispatcher.utter_message(response="utter_return_request_found", request_id=latest.id, order_id=latest.order_id)
         dispatcher.utter_message(response=f"utter_return_status_{latest.status}", request_id=latest.id)
         return []

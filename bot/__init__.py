@@ -1,3 +1,3 @@
-"""亲客服 - customer-service bot for Chinese online shops (package ``bot``)."""
+"""Qinkefu - customer-service bot for Chinese online shops (package ``bot``)."""
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Command line of 亲客服: ``python -m bot <command>``."""
+"""Command line of Qinkefu: ``python -m bot <command>``."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="亲客服 command line")
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Qinkefu command line")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("seed", help="load the demo shop into ORDERS_DB_URL (replaces its content)")
     commands.add_parser("build-nlp", help="build the spaCy zh pipeline from the catalogue")

@@ -134,7 +134,7 @@ def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] 
 
         base = f"http://{settings.host}"
         print(
-            "\n亲客服 is running:\n"
+            "\nQinkefu is running:\n"
             f"  Rasa server (REST channel): {base}:{settings.rasa_port}/webhooks/rest/webhook\n"
             f"  Action server:              {base}:{settings.action_port}/health\n"
             f"  Gateway:                    {base}:{settings.gateway_port}/health  (ready: /ready)\n"

@@ -49,6 +49,7 @@ skus = sa.Table(
     sa.Column("price", sa.Numeric(10, 2, asdecimal=False), nullable=False),
     sa.Column("stock", sa.Integer, nullable=False),
     sa.Column("restock_at", sa.DateTime(timezone=True)),
+    sa.Column("position", sa.Integer, nullable=False, default=0),  # catalogue order
 )
 price_history = sa.Table(
     "price_history",
@@ -160,7 +161,7 @@ class SqlOrderRepository:
                 return []
             ids = [r["id"] for r in rows]
             sku_rows = conn.execute(
-                sa.select(skus).where(skus.c.product_id.in_(ids)).order_by(skus.c.product_id)
+                sa.select(skus).where(skus.c.product_id.in_(ids)).order_by(skus.c.product_id, skus.c.position)
             ).mappings().all()
             history_rows = conn.execute(
                 sa.select(price_history)
@@ -322,10 +323,9 @@ class SqlOrderRepository:
     # -- seeding ---------------------------------------------------------------------------
     @_unavailable_on_connection_error
     def import_shop(self, snapshot: ShopSnapshot) -> None:
+        metadata.drop_all(self.engine)
         self.create_schema()
         with self.engine.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
             for p in snapshot.products:
                 conn.execute(
                     products.insert().values(
@@ -335,11 +335,11 @@ class SqlOrderRepository:
                         usage_note=p.usage_note, image=p.image,
                     )
                 )
-                for s in p.skus:
+                for position, s in enumerate(p.skus):
                     conn.execute(
                         skus.insert().values(
                             product_id=p.id, color=s.color, size=s.size, price=s.price,
-                            stock=s.stock, restock_at=s.restock_at,
+                            stock=s.stock, restock_at=s.restock_at, position=position,
                         )
                     )
                 for h in p.price_history:

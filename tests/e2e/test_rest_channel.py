@@ -1,0 +1,87 @@
+"""End to end through the real Rasa server's REST channel, real action server, real SQLite file."""
+
+import sqlite3
+import uuid
+
+import pytest
+
+from tests.conftest import token_for
+
+pytestmark = pytest.mark.slow
+
+
+def texts(replies):
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def new_sender():
+    return f"buyer-{uuid.uuid4().hex[:8]}"
+
+
+def test_stock_question_is_answered_from_the_catalogue(bot):
+    reply = texts(bot.say(new_sender(), "黑色M码的T恤还有吗"))
+    assert "纯棉T恤（黑色 M）是有现货的呢" in reply and "79元" in reply
+
+
+def test_product_page_context_comes_from_metadata(bot):
+    reply = texts(bot.say(new_sender(), "这件还有货吗", {"product_id": "P003"}))
+    assert "羽绒被" in reply and "有现货" in reply
+
+
+def test_ship_time_and_haggling(bot):
+    sender = new_sender()
+    assert "拍下后48个小时内" in texts(bot.say(sender, "什么时候发货呀"))
+    assert "定价已经是最低销售价格" in texts(bot.say(sender, "能便宜点吗"))
+    assert "利润真的很有限" in texts(bot.say(sender, "再便宜点嘛"))
+
+
+def test_fading_answer_uses_the_care_note(bot):
+    reply = texts(bot.say(new_sender(), "羽绒被会掉色吗 能水洗吗"))
+    assert "只能干洗" in reply
+
+
+def test_logged_in_buyer_returns_recent_order_and_it_is_stored(bot):
+    sender, meta = new_sender(), {"buyer_token": token_for("B001")}
+    first = texts(bot.say(sender, "我要退货", meta))
+    assert "260318273645019283" in first and "什么原因" in first
+    second = texts(bot.say(sender, "质量问题 衣服开线了", meta))
+    assert "请您拍张有质量问题处的图片" in second
+    assert "退您垫付的邮费10元" in second and "申请编号" in second
+    with sqlite3.connect(bot.db_path) as db:
+        rows = db.execute(
+            "select buyer_id, reason, postage_payer, status from return_requests where order_id = ?",
+            ("260318273645019283",),
+        ).fetchall()
+    assert rows == [("B001", "quality", "seller", "requested")]
+    assert "正在等待审核" in texts(bot.say(sender, "我的退货处理到哪一步了", meta))
+
+
+def test_stranger_must_prove_the_phone_digits_and_learns_nothing(bot):
+    sender = new_sender()
+    assert "订单编号" in texts(bot.say(sender, "我要退货"))
+    ask_tail = texts(bot.say(sender, "260318273645019283"))
+    assert "后四位" in ask_tail
+    refused = texts(bot.say(sender, "尾号0000"))
+    assert "没有核对上" in refused
+    assert "纯棉T恤" not in refused + ask_tail and "张" not in refused
+
+
+BAD_INPUTS = [
+    "",
+    "退" * 5000,
+    "😀😀😀🙏",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "1234567890123456",
+    "這件衣服還有貨嗎",
+]
+
+
+@pytest.mark.parametrize("message", BAD_INPUTS, ids=["empty", "5000-chars", "emoji", "script", "sql", "unknown-order", "traditional"])
+def test_bad_input_gets_a_polite_reply_and_the_server_stays_up(bot, message):
+    replies = bot.say(new_sender(), message)
+    assert replies, "no reply at all"
+    reply = texts(replies)
+    assert "亲" in reply
+    assert "<script>" not in reply
+    assert bot.alive()

@@ -1,0 +1,117 @@
+"""Starts the real action server and Rasa server (on free ports) for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+
+from tests.conftest import ROOT
+
+MODEL = ROOT / "models" / "qinkefu.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def require_model() -> Path:
+    if not MODEL.exists():
+        raise AssertionError(f"{MODEL} is missing: run `make train` (make test does it)")
+    return MODEL
+
+
+class RunningBot:
+    """Action server + Rasa server on a private SQLite copy of the demo shop."""
+
+    def __init__(self, workdir: Path, secret: str) -> None:
+        self.workdir = workdir
+        self.action_port = free_port()
+        self.rasa_port = free_port()
+        self.db_path = workdir / "shop.db"
+        self.env = dict(
+            os.environ,
+            ORDERS_DB_URL=f"sqlite:///{self.db_path}",
+            ACTION_PORT=str(self.action_port),
+            RASA_TRACKER_DB=str(workdir / "tracker.db"),
+            BUYER_TOKEN_SECRET=secret,
+            QKF_HOST="127.0.0.1",
+            TF_CPP_MIN_LOG_LEVEL="2",
+            SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        )
+        self.processes: List[subprocess.Popen] = []
+        self.logs: Dict[str, Path] = {}
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    def _spawn(self, name: str, command: List[str]) -> subprocess.Popen:
+        log = self.workdir / f"{name}.log"
+        self.logs[name] = log
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=open(log, "wb"), stderr=subprocess.STDOUT
+        )
+        self.processes.append(process)
+        return process
+
+    def _wait(self, url: str, process: subprocess.Popen, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited: {self.logs[name].read_text(errors='replace')[-3000:]}")
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"{name} not ready after {timeout}s")
+
+    def start(self) -> "RunningBot":
+        model = require_model()
+        subprocess.run(
+            [sys.executable, "-m", "bot", "seed"], cwd=ROOT, env=self.env, check=True, capture_output=True
+        )
+        actions = self._spawn("actions", [sys.executable, "-m", "bot", "actions"])
+        rasa = self._spawn(
+            "rasa",
+            [
+                sys.executable, "-m", "rasa", "run", "--enable-api", "--model", str(model),
+                "--interface", "127.0.0.1", "--port", str(self.rasa_port),
+                "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+            ],
+        )
+        self._wait(f"http://127.0.0.1:{self.action_port}/health", actions, "actions", 60)
+        self._wait(f"http://127.0.0.1:{self.rasa_port}/status", rasa, "rasa", 240)
+        return self
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def say(self, sender: str, text: str, metadata: Optional[dict] = None) -> List[dict]:
+        body = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        reply = requests.post(self.rest_url, json=body, timeout=60)
+        reply.raise_for_status()
+        return reply.json()
+
+    def alive(self) -> bool:
+        return requests.get(f"http://127.0.0.1:{self.rasa_port}/status", timeout=5).status_code == 200
