@@ -27,12 +27,12 @@ seed: $(STAMP)
 	$(PY) -m bot seed
 
 # spaCy zh pipeline (jieba segmenter + EntityRuler built from the catalogue and lexicon).
-$(SPACY_MODEL): var/shop.db data/shop/lexicon.yml data/shop/policy.yml data/dictionary/shop.txt bot/nlp/build_spacy.py bot/nlp/shop_terms.py | $(STAMP)
+$(SPACY_MODEL): data/shop/demo_shop.yml data/shop/lexicon.yml data/shop/policy.yml data/dictionary/shop.txt bot/nlp/build_spacy.py bot/nlp/shop_terms.py | $(STAMP) var/shop.db
 	$(PY) -m bot build-nlp
 
 nlp: $(SPACY_MODEL)
 
-$(MODEL): $(TRAINING_INPUTS) $(SPACY_MODEL)
+$(MODEL): $(TRAINING_INPUTS) | $(SPACY_MODEL)
 	@start=$$(date +%s); \
 	$(RASA) train --fixed-model-name qinkefu --out models --force && \
 	echo "make train: model trained in $$(( $$(date +%s) - start )) s"
