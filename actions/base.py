@@ -5,11 +5,11 @@ from __future__ import annotations
 import abc
 import logging
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import services
@@ -40,6 +40,7 @@ class ShopContext:
         self.repository = self.services.repository
         self.policy = self.services.policy
         self.lexicon = self.services.lexicon
+        self.size_chart = self.services.size_chart
         self.events: List[EventType] = []
 
     # -- time ------------------------------------------------------------------------------
@@ -74,6 +75,25 @@ class ShopContext:
     def may_see(self, order: Order) -> bool:
         """Only the owner, or someone who proved the phone's last four digits, sees an order."""
         return order.buyer_id == self.buyer_id() or order.id in self.verified_orders()
+
+    def order_in_question(self, prefer: Optional[Callable[[Order], bool]] = None) -> Optional[Order]:
+        """The order the buyer means, if they may see it: the one named (in this message or
+        earlier), else the logged-in buyer's newest order matching ``prefer``, else their newest."""
+        named = latest_entity(self.tracker, "order_id") or self.tracker.get_slot("order_id")
+        if named:
+            order = self.repository.get_order(named)
+            return order if order is not None and self.may_see(order) else None
+        buyer_id = self.buyer_id()
+        if not buyer_id:
+            return None
+        orders = self.repository.orders_for_buyer(buyer_id)
+        preferred = [o for o in orders if prefer(o)] if prefer else orders
+        return (preferred or orders or [None])[0]
+
+    @staticmethod
+    def ask_for_order(question: str) -> List[EventType]:
+        """Run the order check form (order number, then proof), then come back to ``question``."""
+        return [SlotSet("pending_question", question), FollowupAction("order_check_form")]
 
     # -- catalogue -------------------------------------------------------------------------
     def product_in_focus(self) -> Optional[Product]:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Text, Type
+from typing import List, Text
 
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer_fading import ActionAnswerFading
 from actions.base import ShopAction, ShopContext, latest_entity
-from actions.check_stock import ActionCheckStock
-
-RESUMABLE: Dict[str, Type[ShopAction]] = {
-    "ask_stock": ActionCheckStock,
-    "ask_fading": ActionAnswerFading,
-}
+from actions.resume_question import PRODUCT_QUESTIONS, RESUMABLE
 
 
 class ActionHandleInform(ShopAction):
@@ -24,7 +18,7 @@ class ActionHandleInform(ShopAction):
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
         pending = shop.tracker.get_slot("pending_question")
         product = shop.product_in_focus()
-        if pending in RESUMABLE and product is not None:
+        if pending in PRODUCT_QUESTIONS and product is not None:
             return RESUMABLE[pending]().act(dispatcher, shop)
         order_id = latest_entity(shop.tracker, "order_id")
         if order_id:
@@ -34,7 +28,7 @@ class ActionHandleInform(ShopAction):
             shop.remember_product(product)
             dispatcher.utter_message(response="utter_inform_product", product=product.name)
             return []
-        if pending in RESUMABLE:
+        if pending in PRODUCT_QUESTIONS:
             # Still no product: ask again rather than guess.
             return RESUMABLE[pending]().act(dispatcher, shop)
         dispatcher.utter_message(response="utter_default")

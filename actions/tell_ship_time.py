@@ -18,25 +18,11 @@ class ActionTellShipTime(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
         order = self._order_in_question(shop)
-        hours = shop.policy.ship_within_hours
         if order is None:
-            dispatcher.utter_message(response="utter_ship_time", ship_hours=hours)
+            dispatcher.utter_message(response="utter_ship_time", ship_hours=shop.policy.ship_within_hours)
             return []
         if order.status == "paid":
-            deadline = order.paid_at + timedelta(hours=hours)
-            if deadline >= shop.now():
-                dispatcher.utter_message(
-                    response="utter_ship_time_order",
-                    order_id=order.id,
-                    deadline=shop.format_datetime(deadline),
-                )
-            else:
-                new_promise = shop.now() + timedelta(hours=shop.policy.overdue_new_promise_hours)
-                dispatcher.utter_message(
-                    response="utter_ship_time_overdue",
-                    order_id=order.id,
-                    new_deadline=shop.format_datetime(new_promise),
-                )
+            self.describe_paid(dispatcher, shop, order)
         else:
             dispatcher.utter_message(
                 response="utter_ship_time_shipped",
@@ -46,6 +32,20 @@ class ActionTellShipTime(ShopAction):
                 tracking_no=order.tracking_no,
             )
         return []
+
+    @staticmethod
+    def describe_paid(dispatcher: CollectingDispatcher, shop: ShopContext, order: Order) -> None:
+        """A paid order's ship deadline, or an apology and a new promise when it is overdue."""
+        deadline = order.paid_at + timedelta(hours=shop.policy.ship_within_hours)
+        if deadline >= shop.now():
+            dispatcher.utter_message(
+                response="utter_ship_time_order", order_id=order.id, deadline=shop.format_datetime(deadline)
+            )
+        else:
+            new_promise = shop.now() + timedelta(hours=shop.policy.overdue_new_promise_hours)
+            dispatcher.utter_message(
+                response="utter_ship_time_overdue", order_id=order.id, new_deadline=shop.format_datetime(new_promise)
+            )
 
     @staticmethod
     def _order_in_question(shop: ShopContext) -> Optional[Order]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
@@ -17,8 +18,13 @@ class Lexicon:
     size_suffixes: List[str]
     return_reasons: Dict[str, List[str]]
     exchange_words: List[str]
+    missing_item_words: List[str]
+    height_units: Dict[str, float]
+    weight_units: Dict[str, float]
     cheaper_elsewhere: List[str]
     list_separator: str
+    surcharge_format: str
+    item_format: str
     datetime_format: str
     date_format: str
 
@@ -32,8 +38,13 @@ class Lexicon:
             size_suffixes=sorted(raw.get("size_suffixes", []), key=len, reverse=True),
             return_reasons={k: list(v) for k, v in raw["return_reasons"].items()},
             exchange_words=list(raw.get("exchange_words", [])),
+            missing_item_words=list(raw.get("missing_item_words", [])),
+            height_units={str(k): float(v) for k, v in raw.get("height_units", {}).items()},
+            weight_units={str(k): float(v) for k, v in raw.get("weight_units", {}).items()},
             cheaper_elsewhere=list(raw.get("cheaper_elsewhere", [])),
             list_separator=raw.get("list_separator", ", "),
+            surcharge_format=raw["surcharge_format"],
+            item_format=raw["item_format"],
             datetime_format=raw["datetime_format"],
             date_format=raw["date_format"],
         )
@@ -72,6 +83,32 @@ class Lexicon:
 
     def wants_exchange(self, text: str) -> bool:
         return any(word in text for word in self.exchange_words)
+
+    def reports_missing_item(self, text: str) -> bool:
+        return any(word in text for word in self.missing_item_words)
+
+    def body_measurements(self, text: str) -> Dict[str, float]:
+        """Height in cm and weight in jin (500 g) from the buyer's words, units from the lexicon."""
+        found: Dict[str, float] = {}
+        spans = []
+        for key, units in (("weight_jin", self.weight_units), ("height_cm", self.height_units)):
+            alternatives = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+            match = re.search(rf"(\d+(?:\.\d+)?)\s*({alternatives})", text) if alternatives else None
+            if match:
+                found[key] = float(match.group(1)) * units[match.group(2)]
+                spans.append(match.span())
+        bare = [
+            float(m.group(0))
+            for m in re.finditer(r"\d+(?:\.\d+)?", text)
+            if not any(start <= m.start() < end for start, end in spans)
+        ]
+        for number in bare:
+            if "height_cm" not in found and 130 <= number <= 210:
+                found["height_cm"] = number
+            elif "weight_jin" not in found and 30 <= number <= 300:
+                # Without a unit, small numbers are kilograms and larger ones jin.
+                found["weight_jin"] = number * 2 if number < 80 else number
+        return found
 
     def compares_with_cheaper_shop(self, text: str) -> bool:
         return any(word in text for word in self.cheaper_elsewhere)

@@ -42,6 +42,7 @@ class ShopPolicy:
     unserved_by_default_courier: List[str]
     remote_provinces: List[str]
     free_shipping_threshold: float
+    stuck_after_days: float
     return_window_days: int
     quality_postage_refund: float
     price_protection_days: int
@@ -71,6 +72,7 @@ class ShopPolicy:
             unserved_by_default_courier=list(shipping.get("unserved_by_default_courier", [])),
             remote_provinces=list(shipping.get("remote_provinces", [])),
             free_shipping_threshold=float(shipping.get("free_shipping_threshold", 0)),
+            stuck_after_days=float(shipping.get("stuck_after_days", 2)),
             return_window_days=int(raw["returns"]["window_days"]),
             quality_postage_refund=float(raw["returns"].get("quality_postage_refund", 0)),
             price_protection_days=int(raw.get("price_protection", {}).get("window_days", 0)),

@@ -9,6 +9,7 @@ from bot.lexicon import Lexicon
 from bot.orders import OrderRepository, build_repository
 from bot.policy import ShopPolicy
 from bot.settings import Settings
+from bot.size_chart import SizeChart
 
 
 @dataclass
@@ -16,6 +17,7 @@ class ShopServices:
     repository: OrderRepository
     policy: ShopPolicy
     lexicon: Lexicon
+    size_chart: SizeChart
     buyer_token_secret: str
 
     @classmethod
@@ -24,6 +26,7 @@ class ShopServices:
             repository=build_repository(settings.orders_db_url),
             policy=ShopPolicy.load(settings.policy_file),
             lexicon=Lexicon.load(settings.lexicon_file),
+            size_chart=SizeChart.load(settings.size_chart_file),
             buyer_token_secret=settings.buyer_token_secret,
         )
 

@@ -19,6 +19,7 @@ class Settings:
     orders_db_url: str
     policy_file: Path
     lexicon_file: Path
+    size_chart_file: Path
     demo_shop_file: Path
     dictionary_dir: Path
     spacy_model_dir: Path
@@ -37,6 +38,7 @@ class Settings:
             ),
             policy_file=_path("SHOP_POLICY_FILE", "data/shop/policy.yml"),
             lexicon_file=_path("SHOP_LEXICON_FILE", "data/shop/lexicon.yml"),
+            size_chart_file=_path("SHOP_SIZE_CHART_FILE", "data/shop/size_chart.yml"),
             demo_shop_file=_path("DEMO_SHOP_FILE", "data/shop/demo_shop.yml"),
             dictionary_dir=_path("JIEBA_DICTIONARY_DIR", "data/dictionary"),
             spacy_model_dir=_path("SPACY_MODEL_DIR", "build/spacy_zh"),

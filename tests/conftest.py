@@ -19,6 +19,7 @@ from bot.lexicon import Lexicon
 from bot.orders.demo_shop import load_demo_shop
 from bot.orders.memory import InMemoryOrderRepository
 from bot.policy import ShopPolicy
+from bot.size_chart import SizeChart
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret"
@@ -48,6 +49,7 @@ def shop(repository, policy):
         repository=repository,
         policy=policy,
         lexicon=Lexicon.load(ROOT / "data/shop/lexicon.yml"),
+        size_chart=SizeChart.load(ROOT / "data/shop/size_chart.yml"),
         buyer_token_secret=SECRET,
     )
     services.install(installed)

@@ -82,3 +82,9 @@ def test_unreachable_database_raises_repository_unavailable(tmp_path):
     repository = SqlOrderRepository(f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}")
     with pytest.raises(RepositoryUnavailable):
         repository.get_order("260318273645019283")
+
+
+def test_price_refunds_are_stored(sql):
+    refund = sql.create_price_refund("260309375521804617", "B003", 20.0)
+    [stored] = sql.price_refunds_for_order("260309375521804617")
+    assert stored == refund and stored.amount == 20.0 and stored.status == "requested"

@@ -35,6 +35,7 @@ def uttered_responses() -> List[Tuple[str, str, Set[str]]]:
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "utter_message"):
                 continue
+            assert all(k.arg for k in node.keywords), f"{path.name}:{node.lineno}: pass template values by name, not **"
             keywords = {k.arg: k.value for k in node.keywords}
             response = keywords.pop("response", None)
             assert response is not None, f"{path.name}: utter_message without response= (text belongs in domain.yml)"

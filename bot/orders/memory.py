@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Dict, List, Optional
 
-from bot.orders.models import Buyer, Order, Product, ReturnRequest, ShopSnapshot
+from bot.orders.models import Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
 
 
 class InMemoryOrderRepository:
@@ -14,6 +14,7 @@ class InMemoryOrderRepository:
         self._buyers: Dict[str, Buyer] = {}
         self._orders: Dict[str, Order] = {}
         self._returns: List[ReturnRequest] = []
+        self._price_refunds: List[PriceRefund] = []
         if snapshot is not None:
             self.import_shop(snapshot)
 
@@ -22,6 +23,7 @@ class InMemoryOrderRepository:
         self._buyers = {b.id: b for b in snapshot.buyers}
         self._orders = {o.id: o for o in snapshot.orders}
         self._returns = []
+        self._price_refunds = []
 
     def list_products(self) -> List[Product]:
         return sorted(self._products.values(), key=lambda p: p.id)
@@ -67,3 +69,18 @@ class InMemoryOrderRepository:
 
     def return_requests_for_buyer(self, buyer_id: str) -> List[ReturnRequest]:
         return [r for r in reversed(self._returns) if r.buyer_id == buyer_id]
+
+    def create_price_refund(self, order_id: str, buyer_id: str, amount: float) -> PriceRefund:
+        refund = PriceRefund(
+            id=len(self._price_refunds) + 1,
+            order_id=order_id,
+            buyer_id=buyer_id,
+            amount=round(amount, 2),
+            status="requested",
+            created_at=datetime.now(timezone.utc),
+        )
+        self._price_refunds.append(refund)
+        return refund
+
+    def price_refunds_for_order(self, order_id: str) -> List[PriceRefund]:
+        return [r for r in reversed(self._price_refunds) if r.order_id == order_id]

@@ -145,6 +145,18 @@ class ReturnRequest:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class PriceRefund:
+    """Price protection: the difference between the paid and the current price, refunded once per order."""
+
+    id: int
+    order_id: str
+    buyer_id: str
+    amount: float
+    status: str  # requested | refunded
+    created_at: datetime
+
+
 @dataclass
 class ShopSnapshot:
     """Everything the seeder loads into a repository in one go."""

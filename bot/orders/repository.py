@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Protocol
 
-from bot.orders.models import Buyer, Order, Product, ReturnRequest, ShopSnapshot
+from bot.orders.models import Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
 
 
 class RepositoryUnavailable(RuntimeError):
@@ -34,6 +34,11 @@ class OrderRepository(Protocol):
         """Newest first."""
 
     def return_requests_for_buyer(self, buyer_id: str) -> List[ReturnRequest]:
+        """Newest first."""
+
+    def create_price_refund(self, order_id: str, buyer_id: str, amount: float) -> PriceRefund: ...
+
+    def price_refunds_for_order(self, order_id: str) -> List[PriceRefund]:
         """Newest first."""
 
     def import_shop(self, snapshot: ShopSnapshot) -> None:

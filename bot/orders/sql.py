@@ -15,6 +15,7 @@ from bot.orders.models import (
     Order,
     OrderItem,
     PricePoint,
+    PriceRefund,
     Product,
     ReturnRequest,
     ShopSnapshot,
@@ -112,6 +113,17 @@ return_requests = sa.Table(
     sa.Column("reason", sa.String(16), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("postage_payer", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+price_refunds = sa.Table(
+    "price_refunds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(19), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("buyer_id", sa.String(32), nullable=False),
+    sa.Column("amount", sa.Numeric(10, 2, asdecimal=False), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -319,6 +331,27 @@ class SqlOrderRepository:
     @_unavailable_on_connection_error
     def return_requests_for_buyer(self, buyer_id: str) -> List[ReturnRequest]:
         return self._returns(return_requests.c.buyer_id == buyer_id)
+
+    @_unavailable_on_connection_error
+    def create_price_refund(self, order_id: str, buyer_id: str, amount: float) -> PriceRefund:
+        values = dict(
+            order_id=order_id,
+            buyer_id=buyer_id,
+            amount=round(amount, 2),
+            status="requested",
+            created_at=datetime.now(timezone.utc),
+        )
+        with self.engine.begin() as conn:
+            new_id = conn.execute(price_refunds.insert().values(**values)).inserted_primary_key[0]
+        return PriceRefund(id=new_id, **values)
+
+    @_unavailable_on_connection_error
+    def price_refunds_for_order(self, order_id: str) -> List[PriceRefund]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(price_refunds).where(price_refunds.c.order_id == order_id).order_by(price_refunds.c.id.desc())
+            ).mappings().all()
+        return [PriceRefund(**{**dict(r), "created_at": _utc(r["created_at"])}) for r in rows]
 
     # -- seeding ---------------------------------------------------------------------------
     @_unavailable_on_connection_error

@@ -1,0 +1,45 @@
+"""logistics_delay (item 15; seed 000 case 2; seed 003 overload): the order's tracking; stuck -> apology,
+contact the courier, offer a free re-send or a refund; moving -> the latest event."""
+
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ShopAction, ShopContext
+from actions.check_order_status import ActionCheckOrderStatus
+
+IN_TRANSIT = ("shipped", "out_for_delivery", "exception")
+
+
+class ActionCheckLogisticsDelay(ShopAction):
+    def name(self) -> Text:
+        return "action_check_logistics_delay"
+
+    def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
+        order = shop.order_in_question(prefer=lambda o: o.status in IN_TRANSIT)
+        if order is None:
+            return shop.ask_for_order("logistics_delay")
+        if order.status not in IN_TRANSIT or not order.tracking:
+            return ActionCheckOrderStatus().describe(dispatcher, shop, order)
+        last = order.tracking[-1]
+        idle_days = (shop.now() - last.at).total_seconds() / 86400
+        if order.status == "exception" or idle_days >= shop.policy.stuck_after_days:
+            dispatcher.utter_message(
+                response="utter_logistics_stuck",
+                order_id=order.id,
+                courier=order.courier,
+                event_time=shop.format_datetime(last.at),
+                event=last.description,
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_logistics_moving",
+                order_id=order.id,
+                courier=order.courier,
+                event_time=shop.format_datetime(last.at),
+                event=last.description,
+            )
+        return []

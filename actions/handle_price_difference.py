@@ -1,0 +1,62 @@
+"""price_difference (seed 000 case 3; seed 003 price protection): paid vs current price of the same SKU; inside the
+policy window the exact difference is refunded and recorded; outside it, the seed's refusal."""
+
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ShopAction, ShopContext
+from bot.orders.models import Order
+
+PAID_STATES = ("paid", "shipped", "out_for_delivery", "delivered", "exception")
+
+
+class ActionHandlePriceDifference(ShopAction):
+    def name(self) -> Text:
+        return "action_handle_price_difference"
+
+    def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
+        order = shop.order_in_question(prefer=lambda o: o.status in PAID_STATES)
+        if order is None:
+            return shop.ask_for_order("price_difference")
+        if order.status not in PAID_STATES or order.paid_at is None:
+            dispatcher.utter_message(response="utter_price_not_applicable", order_id=order.id)
+            return []
+        existing = shop.repository.price_refunds_for_order(order.id)
+        if existing:
+            dispatcher.utter_message(
+                response="utter_price_refund_exists", order_id=order.id, amount=f"{existing[0].amount:g}"
+            )
+            return []
+        difference = self.difference(shop, order)
+        if difference <= 0:
+            dispatcher.utter_message(response="utter_price_no_drop", order_id=order.id)
+            return []
+        window = shop.policy.price_protection_days
+        if (shop.now() - order.paid_at).total_seconds() > window * 86400:
+            dispatcher.utter_message(
+                response="utter_price_outside_window",
+                order_id=order.id,
+                paid_date=shop.format_date(order.paid_at),
+                window_days=window,
+            )
+            dispatcher.utter_message(response="utter_offer_human")
+            return []
+        refund = shop.repository.create_price_refund(order.id, shop.buyer_id() or order.buyer_id, difference)
+        dispatcher.utter_message(
+            response="utter_price_refund", order_id=order.id, amount=f"{refund.amount:g}", refund_id=refund.id
+        )
+        return []
+
+    @staticmethod
+    def difference(shop: ShopContext, order: Order) -> float:
+        total = 0.0
+        for item in order.items:
+            product = shop.repository.get_product(item.product_id)
+            sku = product.sku(item.color, item.size) if product else None
+            if sku is not None and sku.price < item.unit_price:
+                total += (item.unit_price - sku.price) * item.qty
+        return round(total, 2)

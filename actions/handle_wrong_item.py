@@ -1,0 +1,38 @@
+"""wrong_item (seed 002 problem 5; seed 003 wrong or missing goods): apology, exchange or re-send, seller pays postage;
+recorded as a return request."""
+
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ShopAction, ShopContext
+from actions.check_order_status import ActionCheckOrderStatus
+
+RECEIVED = ("delivered",)
+
+
+class ActionHandleWrongItem(ShopAction):
+    def name(self) -> Text:
+        return "action_handle_wrong_item"
+
+    def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
+        order = shop.order_in_question(prefer=lambda o: o.status in RECEIVED)
+        if order is None:
+            return shop.ask_for_order("wrong_item")
+        if order.status not in RECEIVED:
+            return ActionCheckOrderStatus.describe(dispatcher, shop, order)
+        text = shop.tracker.latest_message.get("text") or ""
+        missing = shop.lexicon.reports_missing_item(text)
+        kind = "resend" if missing else "exchange"
+        request = shop.repository.create_return_request(
+            order.id, shop.buyer_id() or order.buyer_id, "seller_error", kind, "seller"
+        )
+        dispatcher.utter_message(response="utter_wrong_item_apology")
+        dispatcher.utter_message(
+            response="utter_wrong_item_resend" if missing else "utter_wrong_item_exchange", order_id=order.id
+        )
+        dispatcher.utter_message(response="utter_return_recorded", request_id=request.id, order_id=order.id)
+        return []

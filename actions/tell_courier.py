@@ -1,0 +1,57 @@
+"""ask_courier (template 4): default courier, surcharges of the other couriers, couriers the shop does not use,
+and provinces the default courier does not reach."""
+
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ShopAction, ShopContext, latest_entity
+
+
+class ActionTellCourier(ShopAction):
+    def name(self) -> Text:
+        return "action_tell_courier"
+
+    def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
+        policy = shop.policy
+        asked = latest_entity(shop.tracker, "courier")
+        asked = next((c for c in policy.couriers if asked and c.lower() == asked.lower()), asked)
+        buyer = shop.repository.get_buyer(shop.buyer_id()) if shop.buyer_id() else None
+        if buyer and buyer.province in policy.unserved_by_default_courier:
+            fallback = next(c for c in policy.couriers.values() if c.name != policy.default_courier)
+            dispatcher.utter_message(
+                response="utter_courier_province_unserved",
+                province=buyer.province,
+                default_courier=policy.default_courier,
+                courier=fallback.name,
+                surcharge=f"{fallback.surcharge:g}",
+            )
+            return []
+        if asked is None:
+            others = [c for c in policy.couriers.values() if c.name != policy.default_courier]
+            dispatcher.utter_message(
+                response="utter_courier_default",
+                default_courier=policy.default_courier,
+                options=shop.lexicon.join(
+                    shop.lexicon.surcharge_format.format(courier=c.name, surcharge=f"{c.surcharge:g}") for c in others
+                ),
+            )
+        elif asked == policy.default_courier:
+            dispatcher.utter_message(response="utter_courier_is_default", courier=asked)
+        elif asked in policy.couriers:
+            dispatcher.utter_message(
+                response="utter_courier_with_surcharge",
+                courier=asked,
+                surcharge=f"{policy.couriers[asked].surcharge:g}",
+                days=policy.couriers[asked].days,
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_courier_not_used",
+                courier=asked,
+                couriers=shop.lexicon.join(policy.couriers),
+            )
+        return []

@@ -1,0 +1,87 @@
+"""Normalises how buyers really write before NLU: traditional characters, full-width letters and
+digits, emoji, slang, pinyin-only messages. The original text stays in the tracker."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+from typing import Dict, Iterable, Optional
+
+PINYIN_ONLY = re.compile(r"^[a-zA-Z\s'?!.,~]+$")
+SPACES = re.compile(r"\s+")
+HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+@lru_cache(maxsize=1)
+def _traditional_to_simplified():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def _is_symbol(char: str) -> bool:
+    """Emoji, pictographs and variation selectors: no meaning for the classifier."""
+    category = unicodedata.category(char)
+    return category in ("So", "Sk", "Cs", "Co") or 0xFE00 <= ord(char) <= 0xFE0F or ord(char) == 0x200D
+
+
+def build_pinyin_index(texts: Iterable[str]) -> Dict[str, str]:
+    """Pinyin (toneless, joined) -> the most frequent Chinese word with that reading."""
+    import jieba
+    from pypinyin import lazy_pinyin
+
+    counts: Counter = Counter()
+    for text in texts:
+        for word in jieba.lcut(text):
+            if HAN.match(word):
+                counts[word] += 1
+                for char in word:
+                    counts[char] += 1
+    index: Dict[str, str] = {}
+    best: Dict[str, int] = {}
+    for word, count in counts.items():
+        key = "".join(lazy_pinyin(word))
+        if count > best.get(key, 0):
+            index[key], best[key] = word, count
+    return index
+
+
+class TextNormaliser:
+    def __init__(self, slang: Optional[Dict[str, str]] = None, pinyin_index: Optional[Dict[str, str]] = None):
+        self.slang = sorted((slang or {}).items(), key=lambda kv: -len(kv[0]))
+        self.pinyin_index = pinyin_index or {}
+        self.longest_key = max((len(k) for k in self.pinyin_index), default=0)
+
+    def normalise(self, text: str) -> str:
+        if not text:
+            return text
+        text = _traditional_to_simplified().convert(text)
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(" " if _is_symbol(c) else c for c in text)
+        for word, replacement in self.slang:
+            text = text.replace(word, replacement)
+        text = SPACES.sub(" ", text).strip()
+        if PINYIN_ONLY.match(text):
+            text = self.pinyin_to_hanzi(text) or text
+        return text
+
+    def pinyin_to_hanzi(self, text: str) -> Optional[str]:
+        """Segments pinyin letters into known words (fewest pieces); None if it is not pinyin."""
+        letters = re.sub(r"[^a-z]", "", text.lower())
+        if len(letters) < 4 or not self.pinyin_index:
+            return None
+        size = len(letters)
+        pieces: list = [None] * (size + 1)  # fewest words covering letters[:i]
+        pieces[0] = []
+        for end in range(1, size + 1):
+            for start in range(max(0, end - self.longest_key), end):
+                if pieces[start] is None:
+                    continue
+                word = self.pinyin_index.get(letters[start:end])
+                if word and (pieces[end] is None or len(pieces[start]) + 1 < len(pieces[end])):
+                    pieces[end] = pieces[start] + [word]
+        if pieces[size] is None:
+            return None
+        return "".join(pieces[size])
