@@ -63,6 +63,7 @@ evaluate: setup train
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/held_in
 
 bench: setup train
+	$(PY) bench/nlu_baselines.py
 	$(PY) bench/rest_latency.py
 
 clean:

@@ -59,15 +59,29 @@ class ShopContext:
 
     # -- identity --------------------------------------------------------------------------
     def buyer_id(self) -> Optional[str]:
-        """The logged-in buyer: a valid signed token in this message, else the one seen before."""
-        token = message_metadata(self.tracker).get("buyer_token")
-        if token:
+        """The logged-in buyer: the newest valid signed token the buyer's messages carried in this
+        session (external events carry none), else the one remembered in the slot."""
+        for metadata in self._message_metadata_newest_first():
+            token = metadata.get("buyer_token")
+            if not token:
+                continue
             buyer_id = verify_buyer_token(self.services.buyer_token_secret, token)
-            if buyer_id and buyer_id != self.tracker.get_slot("buyer_id"):
-                self.events.append(SlotSet("buyer_id", buyer_id))
             if buyer_id:
+                if buyer_id != self.tracker.get_slot("buyer_id") and not self.events_set("buyer_id"):
+                    self.events.append(SlotSet("buyer_id", buyer_id))
                 return buyer_id
         return self.tracker.get_slot("buyer_id")
+
+    def _message_metadata_newest_first(self):
+        yield message_metadata(self.tracker)
+        for event in reversed(self.tracker.events or []):
+            if event.get("event") == "session_started":
+                break
+            if event.get("event") == "user":
+                yield event.get("metadata") or {}
+
+    def events_set(self, slot: str) -> bool:
+        return any(e.get("event") == "slot" and e.get("name") == slot for e in self.events)
 
     def verified_orders(self) -> List[str]:
         return list(self.tracker.get_slot("verified_orders") or [])

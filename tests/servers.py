@@ -113,5 +113,21 @@ class RunningBot:
         reply.raise_for_status()
         return reply.json()
 
+    def shop_say(self, sender: str, text: str, metadata: Optional[dict] = None) -> dict:
+        """Through the shop channel: {"messages": [...], "parse": [...]}."""
+        body = {"sender": sender, "message": text, "metadata": metadata or {}}
+        reply = requests.post(f"http://127.0.0.1:{self.rasa_port}/webhooks/shop/webhook", json=body, timeout=60)
+        reply.raise_for_status()
+        return reply.json()
+
+    def trigger(self, sender: str, intent: str, entities: dict) -> List[dict]:
+        reply = requests.post(
+            f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/trigger_intent",
+            json={"name": intent, "entities": entities},
+            timeout=60,
+        )
+        reply.raise_for_status()
+        return reply.json().get("messages", [])
+
     def alive(self) -> bool:
         return requests.get(f"http://127.0.0.1:{self.rasa_port}/status", timeout=5).status_code == 200

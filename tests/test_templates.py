@@ -109,3 +109,13 @@ def test_actions_hold_no_chinese_reply_text():
     for path in ACTIONS + sorted((ROOT / "bot").rglob("*.py")):
         source = path.read_text(encoding="utf-8")
         assert not re.search(r"[\u4e00-\u9fff]", source), f"{path} contains Chinese text"
+
+
+def test_every_template_has_two_or_three_wordings_with_the_same_values_and_buttons():
+    for name, variants in domain_responses().items():
+        assert 2 <= len(variants) <= 3, f"{name} has {len(variants)} wordings"
+        first = variants[0]
+        for variant in variants[1:]:
+            assert set(VARIABLE.findall(variant["text"])) == set(VARIABLE.findall(first["text"])), name
+            assert variant.get("buttons") == first.get("buttons"), name
+            assert variant["text"] != first["text"], name

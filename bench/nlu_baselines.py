@@ -1,0 +1,129 @@
+"""Compares the trained Rasa model with two simple baselines on the held-in test set:
+a keyword matcher (what small shops use for auto-reply) and TF-IDF + logistic regression,
+all trained on the same data/nlu examples. Prints a table and writes bench/results/nlu_baselines.*"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+FALLBACK = "out_of_scope"
+
+
+def load_examples(paths) -> List[Tuple[str, str]]:
+    examples = []
+    for path in paths:
+        for block in yaml.safe_load(Path(path).read_text(encoding="utf-8")).get("nlu", []):
+            if "intent" not in block:
+                continue
+            for line in block["examples"].splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    examples.append((ANNOTATION.sub(r"\1", line[2:].strip()), block["intent"]))
+    return examples
+
+
+class KeywordMatcher:
+    """Each intent's most distinctive words; the intent with most hits wins."""
+
+    def __init__(self, per_intent: int = 12) -> None:
+        self.per_intent = per_intent
+        self.keywords: Dict[str, List[str]] = {}
+
+    def fit(self, examples) -> "KeywordMatcher":
+        import jieba
+
+        by_intent: Dict[str, Counter] = defaultdict(Counter)
+        overall: Counter = Counter()
+        for text, intent in examples:
+            words = set(w for w in jieba.lcut(text) if w.strip() and len(w) > 1)
+            by_intent[intent].update(words)
+            overall.update(words)
+        for intent, counts in by_intent.items():
+            scored = sorted(counts, key=lambda w: (counts[w] / overall[w]) * counts[w], reverse=True)
+            self.keywords[intent] = scored[: self.per_intent]
+        return self
+
+    def predict(self, text: str) -> str:
+        hits = {intent: sum(word in text for word in words) for intent, words in self.keywords.items()}
+        best = max(hits.values(), default=0)
+        return max(hits, key=hits.get) if best > 0 else FALLBACK
+
+
+class TfidfLogReg:
+    def fit(self, examples) -> "TfidfLogReg":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+
+        self.model = make_pipeline(
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True),
+            LogisticRegression(max_iter=2000, C=10),
+        )
+        self.model.fit([t for t, _ in examples], [i for _, i in examples])
+        return self
+
+    def predict(self, text: str) -> str:
+        return self.model.predict([text])[0]
+
+
+def rasa_predictions(texts: List[str]) -> List[str]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(ROOT / "models" / "qinkefu.tar.gz"))
+
+    async def parse_all():
+        return [(await agent.parse_message(t))["intent"]["name"] for t in texts]
+
+    return asyncio.run(parse_all())
+
+
+def scores(gold: List[str], predicted: List[str]) -> Dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    core = ["ask_stock", "ask_ship_time", "haggle", "ask_fading", "request_return"]
+    return {
+        "accuracy": round(accuracy_score(gold, predicted), 3),
+        "macro_f1": round(f1_score(gold, predicted, average="macro", zero_division=0), 3),
+        "core_macro_f1": round(f1_score(gold, predicted, labels=core, average="macro", zero_division=0), 3),
+    }
+
+
+def main() -> int:
+    train = load_examples(sorted((ROOT / "data" / "nlu").glob("*.yml")))
+    test = load_examples([ROOT / "tests" / "nlu" / "test_nlu.yml"])
+    texts, gold = [t for t, _ in test], [i for _, i in test]
+    results = {
+        "keyword matcher": scores(gold, [KeywordMatcher().fit(train).predict(t) for t in texts]),
+        "TF-IDF + logistic regression": scores(gold, [TfidfLogReg().fit(train).predict(t) for t in texts]),
+        "Rasa pipeline (this project)": scores(gold, rasa_predictions(texts)),
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "nlu_baselines.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    lines = [
+        f"Held-in test set: {len(test)} sentences, {len(set(gold))} intents; training: {len(train)} examples.",
+        "",
+        "| model | accuracy | macro F1 | core-intent macro F1 |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {name} | {r['accuracy']} | {r['macro_f1']} | {r['core_macro_f1']} |" for name, r in results.items()]
+    table = "\n".join(lines)
+    (out / "nlu_baselines.md").write_text("# NLU: this project vs simple baselines\n\n" + table + "\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
