@@ -73,6 +73,8 @@ class ShopContext:
         return self.tracker.get_slot("buyer_id")
 
     def _message_metadata_newest_first(self):
+        # An order event from the shop carries the owner's token as an entity.
+        yield {"buyer_token": latest_entity(self.tracker, "buyer_token")}
         yield message_metadata(self.tracker)
         for event in reversed(self.tracker.events or []):
             if event.get("event") == "session_started":

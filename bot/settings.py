@@ -24,6 +24,11 @@ class Settings:
     dictionary_dir: Path
     spacy_model_dir: Path
     buyer_token_secret: str
+    shop_api_key: str
+    gateway_db_url: str
+    gateway_strings_file: Path
+    uploads_dir: Path
+    extra_origins: tuple
     rasa_port: int
     action_port: int
     gateway_port: int
@@ -45,8 +50,19 @@ class Settings:
             buyer_token_secret=os.environ.get(
                 "BUYER_TOKEN_SECRET", "dev-only-secret-change-me"
             ),
+            shop_api_key=os.environ.get("SHOP_API_KEY", "dev-only-shop-key"),
+            gateway_db_url=os.environ.get("GATEWAY_DB_URL", f"sqlite:///{var_dir / 'gateway.db'}"),
+            gateway_strings_file=_path("GATEWAY_STRINGS_FILE", "data/shop/gateway_strings.yml"),
+            uploads_dir=_path("UPLOADS_DIR", str(var_dir / "uploads")),
+            extra_origins=tuple(o for o in os.environ.get("GATEWAY_ALLOWED_ORIGINS", "").split(",") if o),
             rasa_port=int(os.environ.get("RASA_PORT", "5005")),
             action_port=int(os.environ.get("ACTION_PORT", "5055")),
             gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
             host=os.environ.get("QKF_HOST", "127.0.0.1"),
         )
+
+    @property
+    def allowed_origins(self) -> list:
+        """Pages that may open the widget's socket: the gateway itself plus GATEWAY_ALLOWED_ORIGINS."""
+        own = [f"http://{self.host}:{self.gateway_port}", f"http://localhost:{self.gateway_port}"]
+        return own + list(self.extra_origins)

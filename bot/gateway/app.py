@@ -1,49 +1,220 @@
-"""Gateway app factory. For now: health and readiness (Rasa server and action server reachable)."""
+"""Gateway app factory: the demo shop pages with the chat widget, the widget's socket.io endpoint,
+the JSON API (history, photo upload, order events) and health/readiness."""
 
 from __future__ import annotations
 
-from typing import Optional
+import asyncio
+import logging
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Optional
 
-import aiohttp
+import socketio
+import yaml
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.settings import Settings
+from bot.gateway.conversation import Conversations
+from bot.gateway.pages import register_pages
+from bot.gateway.rasa_client import RasaClient
+from bot.gateway.rate_limit import RateLimiter
+from bot.gateway.store import GatewayStore
+from bot.identity import issue_buyer_token, verify_buyer_token
+from bot.orders import build_repository
+from bot.settings import PROJECT_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+SESSION_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+MAX_CHARS = 500
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
+ORDER_EVENTS = ("shipped", "out_for_delivery", "delivered", "exception", "unpaid", "oversold")
+
+
+def load_strings(path: Path) -> Dict[str, Dict[str, str]]:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def photo_extension(head: bytes) -> Optional[str]:
+    for magic, extension in PHOTO_TYPES.items():
+        if head.startswith(magic) and (extension != "webp" or head[8:12] == b"WEBP"):
+            return extension
+    return None
 
 
 def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway") -> Sanic:
     settings = settings or Settings.from_env()
     app = Sanic(name)
+    app.config.REQUEST_MAX_SIZE = MAX_PHOTO_BYTES + 64 * 1024
     app.ctx.settings = settings
+    strings = load_strings(settings.gateway_strings_file)
+    sio = socketio.AsyncServer(
+        async_mode="sanic", cors_allowed_origins=settings.allowed_origins, ping_interval=10, ping_timeout=10
+    )
+    sio.attach(app)
+    app.ctx.sio = sio
+    limiter = RateLimiter(burst=5, per_second=1.0)
+    turn_locks: Dict[str, asyncio.Lock] = {}
 
     @app.listener("before_server_start")
-    async def open_http(app: Sanic, _loop) -> None:
-        app.ctx.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3))
+    async def open_resources(app: Sanic, _loop) -> None:
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        app.ctx.store = GatewayStore(settings.gateway_db_url)
+        app.ctx.orders = build_repository(settings.orders_db_url)
+        app.ctx.rasa = RasaClient(f"http://{settings.host}:{settings.rasa_port}")
+        await app.ctx.rasa.open()
+        app.ctx.conversations = Conversations(app.ctx.store, app.ctx.rasa, strings["gateway"])
 
     @app.listener("after_server_stop")
-    async def close_http(app: Sanic, _loop) -> None:
-        await app.ctx.http.close()
+    async def close_resources(app: Sanic, _loop) -> None:
+        await app.ctx.rasa.close()
+        app.ctx.store.close()
 
+    def room_emitter(session_id: str):
+        async def emit(event: str, data: Dict[str, Any]) -> None:
+            await sio.emit(event, data, room=session_id)
+
+        return emit
+
+    # -- socket.io -------------------------------------------------------------------------
+    @sio.event
+    async def connect(sid, environ, auth):
+        auth = auth if isinstance(auth, dict) else {}
+        session_id = str(auth.get("session_id") or "")
+        if not SESSION_ID.match(session_id):
+            raise socketio.exceptions.ConnectionRefusedError("invalid session id")
+        token = auth.get("buyer_token") or None
+        buyer_id = verify_buyer_token(settings.buyer_token_secret, token) if token else None
+        product_id = str(auth.get("product_id") or "")[:16] or None
+        await sio.save_session(sid, {"session_id": session_id, "buyer_id": buyer_id, "token": token if buyer_id else None, "product_id": product_id})
+        sio.enter_room(sid, session_id)
+        app.ctx.store.touch_session(session_id, buyer_id)
+        if buyer_id:
+            for pending in app.ctx.store.take_pending_events(buyer_id):
+                sio.start_background_task(deliver_event, session_id, buyer_id, pending["order_id"], pending["event"])
+
+    @sio.event
+    async def buyer_message(sid, data):
+        session = await sio.get_session(sid)
+        gateway_strings = strings["gateway"]
+        if not isinstance(data, dict):
+            return {"ok": False, "error": "invalid", "message": gateway_strings["empty"]}
+        client_id = str(data.get("client_id") or "")
+        if not CLIENT_ID.match(client_id):
+            return {"ok": False, "error": "invalid", "message": gateway_strings["empty"]}
+        text = str(data.get("text") or "").strip()
+        payload = data.get("payload")
+        payload = payload if isinstance(payload, str) and payload.startswith("/") and len(payload) <= 200 else None
+        image = data.get("image")
+        image = image if isinstance(image, str) and re.match(r"^/uploads/[a-f0-9]{32}\.(jpg|png|webp)$", image) else None
+        if not text and not payload and not image:
+            return {"ok": False, "error": "empty", "message": gateway_strings["empty"]}
+        if len(text) > MAX_CHARS:
+            return {"ok": False, "error": "too_long", "message": gateway_strings["too_long"].format(max_chars=MAX_CHARS)}
+        session_id = session["session_id"]
+        if not limiter.allow(session_id):
+            return {"ok": False, "error": "rate_limited", "message": gateway_strings["rate_limited"]}
+        stored = app.ctx.store.add_message(session_id, "buyer", text, {"image": image} if image else {}, client_id)
+        if stored is None:
+            return {"ok": True, "duplicate": True}
+        emit = room_emitter(session_id)
+        await emit("message", stored)
+        product_id = str(data.get("product_id") or session.get("product_id") or "")[:16] or None
+        metadata = {k: v for k, v in {"buyer_token": session.get("token"), "product_id": product_id}.items() if v}
+        sio.start_background_task(run_turn, session_id, text, payload, image, metadata)
+        return {"ok": True, "id": stored["id"]}
+
+    async def run_turn(session_id: str, text: str, payload: Optional[str], image: Optional[str], metadata) -> None:
+        lock = turn_locks.setdefault(session_id, asyncio.Lock())
+        async with lock:
+            emit = room_emitter(session_id)
+            if image and not text and not payload:
+                stored = app.ctx.store.add_message(session_id, "bot", strings["gateway"]["photo_received"])
+                await emit("message", stored)
+                return
+            await app.ctx.conversations.buyer_turn(session_id, text, metadata, emit, rasa_text=payload or text)
+
+    async def deliver_event(session_id: str, buyer_id: str, order_id: str, event: str) -> None:
+        entities = {"order_id": order_id, "buyer_token": issue_buyer_token(settings.buyer_token_secret, buyer_id, 600)}
+        lock = turn_locks.setdefault(session_id, asyncio.Lock())
+        async with lock:
+            await app.ctx.conversations.order_event(
+                session_id, f"EXTERNAL_order_{event}", entities, room_emitter(session_id)
+            )
+
+    # -- HTTP API --------------------------------------------------------------------------
     @app.get("/health")
     async def health(_: Request):
         return response.json({"status": "ok"})
 
     @app.get("/ready")
     async def ready(_: Request):
-        checks = {
-            "rasa": f"http://{settings.host}:{settings.rasa_port}/status",
-            "actions": f"http://{settings.host}:{settings.action_port}/health",
-        }
-        results = {}
-        for name, url in checks.items():
-            try:
-                async with app.ctx.http.get(url) as reply:
-                    results[name] = reply.status == 200
-            except (aiohttp.ClientError, OSError, TimeoutError):
-                results[name] = False
-        status = 200 if all(results.values()) else 503
-        return response.json({"ready": status == 200, "checks": results}, status=status)
+        checks = {"rasa": await app.ctx.rasa.healthy()}
+        status = 200 if all(checks.values()) else 503
+        return response.json({"ready": status == 200, "checks": checks}, status=status)
 
+    @app.get("/api/history")
+    async def history(request: Request):
+        session_id = request.args.get("session_id", "")
+        if not SESSION_ID.match(session_id):
+            return response.json({"error": "invalid session_id"}, status=400)
+        return response.json({"messages": app.ctx.store.history(session_id)})
+
+    @app.post("/api/upload")
+    async def upload(request: Request):
+        session_id = (request.form.get("session_id") or "") if request.form else ""
+        photo = request.files.get("photo") if request.files else None
+        if not SESSION_ID.match(session_id) or photo is None:
+            return response.json({"ok": False, "error": "expected session_id and photo"}, status=400)
+        if len(photo.body) > MAX_PHOTO_BYTES:
+            return response.json({"ok": False, "error": "too_large"}, status=413)
+        extension = photo_extension(photo.body[:16])
+        if extension is None:
+            return response.json({"ok": False, "error": "unsupported type"}, status=415)
+        name = f"{uuid.uuid4().hex}.{extension}"
+        (settings.uploads_dir / name).write_bytes(photo.body)
+        return response.json({"ok": True, "url": f"/uploads/{name}"})
+
+    @app.get("/uploads/<name>")
+    async def uploaded(_: Request, name: str):
+        if not re.match(r"^[a-f0-9]{32}\.(jpg|png|webp)$", name) or not (settings.uploads_dir / name).is_file():
+            return response.json({"error": "not found"}, status=404)
+        return await response.file(settings.uploads_dir / name)
+
+    @app.post("/api/order-events")
+    async def order_events(request: Request):
+        if not settings.shop_api_key or request.headers.get("x-shop-key") != settings.shop_api_key:
+            return response.json({"error": "unauthorized"}, status=401)
+        body = request.json if isinstance(request.json, dict) else {}
+        order_id, event = str(body.get("order_id") or ""), str(body.get("event") or "")
+        if event not in ORDER_EVENTS:
+            return response.json({"error": f"event must be one of {ORDER_EVENTS}"}, status=400)
+        order = app.ctx.orders.get_order(order_id)
+        if order is None:
+            return response.json({"error": "unknown order"}, status=404)
+        session_id = app.ctx.store.latest_session_of(order.buyer_id)
+        if session_id is None:
+            app.ctx.store.add_pending_event(order.buyer_id, order.id, event)
+            return response.json({"delivered": False, "queued": True})
+        await deliver_event(session_id, order.buyer_id, order.id, event)
+        return response.json({"delivered": True, "session_id": session_id})
+
+    # -- widget assets ---------------------------------------------------------------------
+    @app.get("/widget/strings")
+    async def widget_strings(_: Request):
+        return response.json(strings["widget"], headers={"Cache-Control": "no-cache"})
+
+    app.static("/widget/widget.js", str(STATIC / "widget.js"), content_type="application/javascript; charset=utf-8")
+    app.static("/widget/widget.css", str(STATIC / "widget.css"), content_type="text/css; charset=utf-8")
+    app.static("/widget/vendor/socket.io.min.js", str(SOCKET_IO_CLIENT), content_type="application/javascript")
+
+    register_pages(app, settings, strings["pages"])
     return app
 
 

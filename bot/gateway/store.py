@@ -1,0 +1,159 @@
+"""The gateway's own durable data: buyer sessions, the message history and pending order events.
+SQLite by default (var/gateway.db), PostgreSQL by URL (GATEWAY_DB_URL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+metadata = sa.MetaData()
+
+sessions = sa.Table(
+    "gateway_sessions",
+    metadata,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("buyer_id", sa.String(32), index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+)
+messages = sa.Table(
+    "gateway_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("session_id", sa.String(64), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),  # buyer | bot | agent | system
+    sa.Column("text", sa.Text, nullable=False, default=""),
+    sa.Column("extra", sa.Text, nullable=False, default="{}"),  # buttons, card, image, parse
+    sa.Column("client_id", sa.String(64)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("session_id", "client_id", name="uq_message_client_id"),
+)
+pending_events = sa.Table(
+    "gateway_pending_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("buyer_id", sa.String(32), nullable=False, index=True),
+    sa.Column("order_id", sa.String(19), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _utc(moment: Optional[datetime]) -> Optional[datetime]:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+class GatewayStore:
+    def __init__(self, url: str) -> None:
+        options: Dict[str, Any] = {"future": True, "pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"check_same_thread": False, "timeout": 15}
+        self.engine = sa.create_engine(url, **options)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- sessions --------------------------------------------------------------------------
+    def touch_session(self, session_id: str, buyer_id: Optional[str]) -> None:
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sessions.update()
+                .where(sessions.c.session_id == session_id)
+                .values(last_seen=now, **({"buyer_id": buyer_id} if buyer_id else {}))
+            ).rowcount
+            if not updated:
+                try:
+                    conn.execute(
+                        sessions.insert().values(session_id=session_id, buyer_id=buyer_id, created_at=now, last_seen=now)
+                    )
+                except IntegrityError:
+                    pass
+
+    def latest_session_of(self, buyer_id: str) -> Optional[str]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(sessions.c.session_id)
+                .where(sessions.c.buyer_id == buyer_id)
+                .order_by(sessions.c.last_seen.desc())
+                .limit(1)
+            ).first()
+        return row[0] if row else None
+
+    # -- messages --------------------------------------------------------------------------
+    def add_message(
+        self,
+        session_id: str,
+        role: str,
+        text: str,
+        extra: Optional[Dict[str, Any]] = None,
+        client_id: Optional[str] = None,
+    ) -> Optional[Dict[str, Any]]:
+        """Stores a message; None when a buyer message with this client_id is already stored."""
+        now = datetime.now(timezone.utc)
+        values = dict(
+            session_id=session_id,
+            role=role,
+            text=text or "",
+            extra=json.dumps(extra or {}, ensure_ascii=False),
+            client_id=client_id,
+            created_at=now,
+        )
+        try:
+            with self.engine.begin() as conn:
+                new_id = conn.execute(messages.insert().values(**values)).inserted_primary_key[0]
+        except IntegrityError:
+            return None
+        return self._as_message({**values, "id": new_id})
+
+    def history(self, session_id: str, limit: int = 200) -> List[Dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(messages)
+                .where(messages.c.session_id == session_id)
+                .order_by(messages.c.id.desc())
+                .limit(limit)
+            ).mappings().all()
+        return [self._as_message(dict(r)) for r in reversed(rows)]
+
+    @staticmethod
+    def _as_message(row: Dict[str, Any]) -> Dict[str, Any]:
+        extra = json.loads(row["extra"]) if isinstance(row["extra"], str) else (row["extra"] or {})
+        message = {
+            "id": row["id"],
+            "session_id": row["session_id"],
+            "role": row["role"],
+            "text": row["text"],
+            "ts": _utc(row["created_at"]).isoformat(),
+        }
+        if row.get("client_id"):
+            message["client_id"] = row["client_id"]
+        for key in ("buttons", "card", "image"):
+            if extra.get(key):
+                message[key] = extra[key]
+        return message
+
+    # -- order events for buyers who were not connected ------------------------------------
+    def add_pending_event(self, buyer_id: str, order_id: str, event: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                pending_events.insert().values(
+                    buyer_id=buyer_id, order_id=order_id, event=event, created_at=datetime.now(timezone.utc)
+                )
+            )
+
+    def take_pending_events(self, buyer_id: str) -> List[Dict[str, Any]]:
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(pending_events).where(pending_events.c.buyer_id == buyer_id).order_by(pending_events.c.id)
+            ).mappings().all()
+            if rows:
+                conn.execute(pending_events.delete().where(pending_events.c.id.in_([r["id"] for r in rows])))
+        return [dict(r) for r in rows]
