@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := $(PY) -m rasa
 STAMP := .venv/.installed-stamp
+NODE_STAMP := node_modules/.package-lock.json
 SPACY_MODEL := build/spacy_zh/meta.json
 MODEL := models/qinkefu.tar.gz
 TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/nlp/normalise.py bot/nlp/rasa_normaliser.py $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
@@ -13,11 +14,15 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .PHONY: setup seed nlp train run shell test test-fast evaluate bench validate clean
 
-setup: $(STAMP) $(SPACY_MODEL)
+setup: $(STAMP) $(SPACY_MODEL) $(NODE_STAMP)
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml scripts/setup_venv.sh
 	scripts/setup_venv.sh
 	touch $@
+
+# socket.io-client for the widget, from the npm registry (served by the gateway, no CDN).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 # The demo shop database (SQLite under var/); re-seeded whenever the demo data changes.
 var/shop.db: data/shop/demo_shop.yml | $(STAMP)
@@ -52,6 +57,7 @@ shell: setup train
 	RASA_TRACKER_DB=$(CURDIR)/var/shell-tracker.db ACTION_PORT=$${ACTION_PORT:-5055} $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 test: setup train
+	scripts/ensure_chromium.sh
 	$(PY) -m pytest -q -rs
 
 test-fast: setup

@@ -16,6 +16,7 @@ import requests
 from tests.conftest import ROOT
 
 MODEL = ROOT / "models" / "qinkefu.tar.gz"
+SHOP_KEY = "test-shop-key"
 
 
 def free_port() -> int:
@@ -33,15 +34,22 @@ def require_model() -> Path:
 class RunningBot:
     """Action server + Rasa server on a private SQLite copy of the demo shop."""
 
-    def __init__(self, workdir: Path, secret: str) -> None:
+    def __init__(self, workdir: Path, secret: str, gateway: bool = False) -> None:
         self.workdir = workdir
+        self.with_gateway = gateway
         self.action_port = free_port()
         self.rasa_port = free_port()
+        self.gateway_port = free_port()
         self.db_path = workdir / "shop.db"
         self.env = dict(
             os.environ,
             ORDERS_DB_URL=f"sqlite:///{self.db_path}",
             ACTION_PORT=str(self.action_port),
+            RASA_PORT=str(self.rasa_port),
+            GATEWAY_PORT=str(self.gateway_port),
+            GATEWAY_DB_URL=f"sqlite:///{workdir / 'gateway.db'}",
+            UPLOADS_DIR=str(workdir / "uploads"),
+            SHOP_API_KEY=SHOP_KEY,
             RASA_TRACKER_DB=str(workdir / "tracker.db"),
             BUYER_TOKEN_SECRET=secret,
             QKF_HOST="127.0.0.1",
@@ -93,7 +101,14 @@ class RunningBot:
         )
         self._wait(f"http://127.0.0.1:{self.action_port}/health", actions, "actions", 60)
         self._wait(f"http://127.0.0.1:{self.rasa_port}/status", rasa, "rasa", 240)
+        if self.with_gateway:
+            gateway = self._spawn("gateway", [sys.executable, "-m", "bot", "gateway"])
+            self._wait(f"{self.gateway_url}/health", gateway, "gateway", 60)
         return self
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
 
     def stop(self) -> None:
         for process in reversed(self.processes):

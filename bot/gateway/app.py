@@ -93,7 +93,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         buyer_id = verify_buyer_token(settings.buyer_token_secret, token) if token else None
         product_id = str(auth.get("product_id") or "")[:16] or None
         await sio.save_session(sid, {"session_id": session_id, "buyer_id": buyer_id, "token": token if buyer_id else None, "product_id": product_id})
-        sio.enter_room(sid, session_id)
+        await sio.enter_room(sid, session_id)
         app.ctx.store.touch_session(session_id, buyer_id)
         if buyer_id:
             for pending in app.ctx.store.take_pending_events(buyer_id):

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from tests.conftest import token_for
+from tests.replies import said
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +24,10 @@ def test_several_questions_in_one_message_are_answered_in_order(bot):
     intents = [p["intent"] for p in reply["parse"]]
     assert intents == ["ask_stock", "ask_ship_time", "ask_free_shipping"]
     text = texts(reply["messages"])
-    stock, ship, free = text.index("纯棉T恤"), text.index("48"), text.index("满99元")
-    assert stock < ship < free
-    assert "还差20元" in text
+    lines = text.splitlines()
+    assert said(lines[0], "utter_stock_available_product", product="纯棉T恤")
+    assert said(lines[1], "utter_ship_time", ship_hours=48)
+    assert said(lines[2], "utter_free_shipping_short", item="纯棉T恤", amount="79", threshold="99", missing="20")
 
 
 def test_single_question_reports_intent_confidence_and_ranking(bot):
@@ -33,7 +35,7 @@ def test_single_question_reports_intent_confidence_and_ranking(bot):
     [parse] = reply["parse"]
     assert parse["intent"] == "ask_fading" and parse["confidence"] > 0.5
     assert len(parse["ranking"]) == 3 and parse["ranking"][0]["intent"] == "ask_fading"
-    assert "第一次洗的时候" in texts(reply["messages"])
+    assert said(texts(reply["messages"]), "utter_fading_first_wash", product="纯棉T恤")
 
 
 @pytest.mark.parametrize("message", ["這件T恤還有貨嗎", "ｔ恤还有货吗", "T恤还有货吗😀😀"])
@@ -52,17 +54,17 @@ def test_pinyin_only_message(bot):
 
 def test_anonymous_order_status_needs_the_phone_digits(bot):
     who = sender()
-    assert "订单编号" in texts(bot.shop_say(who, "我的快递到哪了")["messages"])
-    assert "后四位" in texts(bot.shop_say(who, "260317339012845567")["messages"])
+    assert said(texts(bot.shop_say(who, "我的快递到哪了")["messages"]), "utter_ask_order_id")
+    assert said(texts(bot.shop_say(who, "260317339012845567")["messages"]), "utter_ask_phone_tail")
     answer = texts(bot.shop_say(who, "尾号5678")["messages"])
-    assert "快件已到达温州分拨中心" in answer
+    assert said(answer, "utter_order_shipped", order_id="260317339012845567", event="快件已到达温州分拨中心")
 
 
 def test_proactive_shipped_event_reaches_the_buyers_conversation(bot):
     who = sender()
     bot.shop_say(who, "你好", {"buyer_token": token_for("B001")})
     messages = bot.trigger(who, "EXTERNAL_order_shipped", {"order_id": "260317339012845567"})
-    assert "已经发货啦" in texts(messages) and "260317339012845567" in texts(messages)
+    assert said(texts(messages), "utter_event_shipped", order_id="260317339012845567", courier="韵达")
 
 
 def test_proactive_event_for_another_buyer_says_nothing(bot):
