@@ -139,6 +139,34 @@ class ShopContext:
     def size(self) -> Optional[str]:
         return self.lexicon.normalise_size(latest_entity(self.tracker, "size"))
 
+    def product_card(self, product: Product) -> Dict[str, Any]:
+        """The widget's product card (a custom payload: values only, labels from the lexicon)."""
+        labels = self.lexicon.card_labels
+        return {
+            "card": {
+                "type": "product",
+                "product_id": product.id,
+                "name": product.name,
+                "price": f"{product.lowest_price:g}",
+                "image": product.image,
+                "in_stock": product.in_stock,
+                "stock_label": labels.get("in_stock" if product.in_stock else "out_of_stock", ""),
+            }
+        }
+
+    def order_card(self, order: Order) -> Dict[str, Any]:
+        last = order.tracking[-1] if order.tracking else None
+        return {
+            "card": {
+                "type": "order",
+                "order_id": order.id,
+                "status_label": self.lexicon.card_labels.get("order_states", {}).get(order.status, order.status),
+                "courier": order.courier or "",
+                "last_event": last.description if last else "",
+                "last_event_time": self.format_datetime(last.at) if last else "",
+            }
+        }
+
     def item_names(self, order: Order) -> str:
         names = []
         for item in order.items:

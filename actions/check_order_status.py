@@ -64,4 +64,5 @@ class ActionCheckOrderStatus(ShopAction):
             )
         else:
             dispatcher.utter_message(response="utter_order_returned", order_id=order.id)
+        dispatcher.utter_message(json_message=shop.order_card(order))
         return []

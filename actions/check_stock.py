@@ -37,6 +37,7 @@ class ActionCheckStock(ShopAction):
         variant = " ".join(v for v in (color, size) if v)
         if available:
             self._utter_available(dispatcher, shop, product, color, size, available)
+            dispatcher.utter_message(json_message=shop.product_card(product))
         else:
             dispatcher.utter_message(
                 response="utter_stock_out",
@@ -47,6 +48,7 @@ class ActionCheckStock(ShopAction):
             if restock is not None:
                 dispatcher.utter_message(response="utter_stock_restock", restock_date=shop.format_date(restock))
             self._utter_alternative(dispatcher, shop, product, color, size)
+        dispatcher.utter_message(json_message=shop.product_card(product))
         return [SlotSet("pending_question", None)]
 
     @staticmethod

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 import yaml
 
@@ -23,6 +23,7 @@ class Lexicon:
     weight_units: Dict[str, float]
     cheaper_elsewhere: List[str]
     list_separator: str
+    card_labels: Dict[str, Any]
     surcharge_format: str
     item_format: str
     datetime_format: str
@@ -43,6 +44,7 @@ class Lexicon:
             weight_units={str(k): float(v) for k, v in raw.get("weight_units", {}).items()},
             cheaper_elsewhere=list(raw.get("cheaper_elsewhere", [])),
             list_separator=raw.get("list_separator", ", "),
+            card_labels=raw.get("card_labels", {}),
             surcharge_format=raw["surcharge_format"],
             item_format=raw["item_format"],
             datetime_format=raw["datetime_format"],

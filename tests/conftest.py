@@ -96,7 +96,12 @@ class ActionResult:
 
     @property
     def responses(self) -> List[str]:
-        return [m["response"] for m in self.messages]
+        """Response names uttered (cards, which carry no response, are in ``cards``)."""
+        return [m["response"] for m in self.messages if m.get("response")]
+
+    @property
+    def cards(self) -> List[Dict[str, Any]]:
+        return [m["custom"]["card"] for m in self.messages if (m.get("custom") or {}).get("card")]
 
     def values(self, response: str) -> Dict[str, Any]:
         for message in self.messages:
@@ -107,7 +112,7 @@ class ActionResult:
     @property
     def texts(self) -> List[str]:
         """What the buyer reads: each response's first wording filled with the action's values."""
-        return [render(self.domain, m["response"], self.values(m["response"])) for m in self.messages]
+        return [render(self.domain, m["response"], self.values(m["response"])) for m in self.messages if m.get("response")]
 
     @property
     def text(self) -> str:

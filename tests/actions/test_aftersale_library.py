@@ -139,3 +139,17 @@ def test_oversold_event_apologises_and_offers_alternatives(shop, domain):
 def test_event_for_another_buyers_order_is_not_shown(shop, domain):
     result = run_action(ActionNotifyOrderEvent(), event("EXTERNAL_order_shipped", "260317339012845567", "B002"), domain)
     assert result.messages == []
+
+
+def test_order_status_carries_an_order_card(shop, domain):
+    result = ask(ActionCheckOrderStatus(), domain, buyer="B001", order_id="260317339012845567", intent="ask_order_status")
+    [card] = result.cards
+    assert card == {
+        "type": "order",
+        "order_id": "260317339012845567",
+        "status_label": "已发货",
+        "courier": "韵达",
+        "last_event": "快件已到达温州分拨中心",
+        "last_event_time": card["last_event_time"],
+    }
+    assert card["last_event_time"]

@@ -85,3 +85,10 @@ def test_database_down_gives_polite_reply(shop, domain, monkeypatch):
     result = run_action(ActionCheckStock(), make_tracker("T恤有货吗", "ask_stock", {"product": "T恤"}), domain)
     assert result.responses == ["utter_service_unavailable"]
     assert "转人工" in result.text
+
+
+def test_stock_answers_carry_a_product_card_for_the_widget(shop, domain):
+    result = run_action(ActionCheckStock(), make_tracker("帆布包有吗", "ask_stock", {"product": "帆布包"}), domain)
+    [card] = result.cards
+    assert card["type"] == "product" and card["name"] == "帆布包"
+    assert card["in_stock"] is False and card["stock_label"] == "缺货"
