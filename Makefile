@@ -71,6 +71,7 @@ evaluate: setup train
 bench: setup train
 	$(PY) bench/nlu_baselines.py
 	$(PY) bench/rest_latency.py
+	$(PY) bench/widget_latency.py
 
 clean:
 	rm -rf build models results var .pytest_cache

@@ -112,6 +112,7 @@ def register_pages(app: Sanic, settings: Settings, strings: dict) -> None:
         )
         return page(request, strings["order_title"].format(order_id=found.id), body)
 
+    @app.get("/static/products/<filename>", name="catalogue_image")
     @app.get("/shop/image/<filename>")
     async def product_image(_: Request, filename: str):
         product_id = filename[: -len(".svg")] if filename.endswith(".svg") else filename
