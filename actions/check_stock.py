@@ -37,7 +37,6 @@ class ActionCheckStock(ShopAction):
         variant = " ".join(v for v in (color, size) if v)
         if available:
             self._utter_available(dispatcher, shop, product, color, size, available)
-            dispatcher.utter_message(json_message=shop.product_card(product))
         else:
             dispatcher.utter_message(
                 response="utter_stock_out",

@@ -137,7 +137,9 @@ def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] 
             "\nQinkefu is running:\n"
             f"  Rasa server (REST channel): {base}:{settings.rasa_port}/webhooks/rest/webhook\n"
             f"  Action server:              {base}:{settings.action_port}/health\n"
-            f"  Gateway:                    {base}:{settings.gateway_port}/health  (ready: /ready)\n"
+            f"  Demo shop with the widget:  {base}:{settings.gateway_port}/  (log in a demo buyer: ?buyer=B001)\n"
+            f"  Product page:               {base}:{settings.gateway_port}/shop/product/P001?buyer=B001\n"
+            f"  Gateway health / ready:     {base}:{settings.gateway_port}/health  /ready\n"
             f"  Logs:                       {log_dir}\n"
             "Press Ctrl-C to stop everything.",
             flush=True,

@@ -92,3 +92,8 @@ def test_stock_answers_carry_a_product_card_for_the_widget(shop, domain):
     [card] = result.cards
     assert card["type"] == "product" and card["name"] == "帆布包"
     assert card["in_stock"] is False and card["stock_label"] == "缺货"
+
+
+def test_in_stock_answer_has_exactly_one_card(shop, domain):
+    result = run_action(ActionCheckStock(), make_tracker("这件还有货吗", "ask_stock", metadata={"product_id": "P001"}), domain)
+    assert [c["name"] for c in result.cards] == ["纯棉T恤"] and result.cards[0]["stock_label"] == "有货"

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def texts(replies):
-    return "\n".join(r.get("text", "") for r in replies)
+    return "\n".join(r["text"] for r in replies if r.get("text"))
 
 
 def new_sender():

@@ -16,7 +16,7 @@ def sender():
 
 
 def texts(messages):
-    return "\n".join(m.get("text", "") for m in messages)
+    return "\n".join(m["text"] for m in messages if m.get("text"))
 
 
 def test_several_questions_in_one_message_are_answered_in_order(bot):

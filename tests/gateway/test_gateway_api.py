@@ -40,8 +40,9 @@ class Buyer:
         return await self.client.call("buyer_message", body, timeout=60)
 
     async def bot_replies(self, count=1, timeout=30):
+        """Bot messages with text (cards travel as messages of their own)."""
         for _ in range(int(timeout * 10)):
-            bot = [m for m in self.messages if m["role"] == "bot"]
+            bot = [m for m in self.messages if m["role"] == "bot" and m["text"]]
             if len(bot) >= count:
                 return bot
             await asyncio.sleep(0.1)
@@ -66,6 +67,11 @@ def test_buyer_message_is_answered_by_the_bot_with_typing_indicator(stack):
             assert ack["ok"] is True
             [reply] = await buyer.bot_replies()
             assert said(reply["text"], "utter_stock_available_product", product="纯棉T恤")
+            await asyncio.sleep(0.5)
+            cards = [m["card"] for m in buyer.messages if m.get("card")]
+            assert len(cards) == 1, buyer.messages
+            [card] = cards
+            assert card["name"] == "纯棉T恤" and card["stock_label"] == "有货"
             assert buyer.messages[0]["role"] == "buyer" and buyer.messages[0]["text"] == "这件还有货吗"
             await asyncio.sleep(0.3)
             assert {"on": True} in buyer.typing and buyer.typing[-1] == {"on": False}

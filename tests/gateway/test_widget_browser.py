@@ -41,7 +41,8 @@ def open_widget(page, url):
 
 
 def bot_bubbles(page):
-    return page.locator('[data-testid="qkf-msg"][data-role="bot"]')
+    """Bot bubbles with text (product and order cards come as bubbles of their own)."""
+    return page.locator('[data-testid="qkf-msg"][data-role="bot"]').filter(has=page.locator('[data-testid="qkf-text"]:not(:empty)'))
 
 
 def send(page, text):
@@ -52,7 +53,8 @@ def send(page, text):
 
 def wait_bot_count(page, count):
     page.wait_for_function(
-        "n => document.querySelectorAll('[data-testid=\"qkf-msg\"][data-role=\"bot\"]').length >= n",
+        """n => [...document.querySelectorAll('[data-testid="qkf-msg"][data-role="bot"] [data-testid="qkf-text"]')]
+               .filter(e => e.textContent.trim()).length >= n""",
         arg=count,
         timeout=REPLY_TIMEOUT_MS,
     )
@@ -64,6 +66,9 @@ def test_stock_question_on_a_product_page_names_the_product(stack, page):
     wait_bot_count(page, 1)
     reply = bot_bubbles(page).first.get_by_test_id("qkf-text").inner_text()
     assert said(reply, "utter_stock_available_product", product="纯棉T恤")
+    card = page.get_by_test_id("qkf-product-card").first
+    card.wait_for()
+    assert "纯棉T恤" in card.inner_text() and "¥79" in card.inner_text() and "有货" in card.inner_text()
     assert re.match(r"^\d{1,2}:\d{2}$|^\d{1,2}月\d{1,2}日", page.get_by_test_id("qkf-time").first.inner_text())
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "widget-desktop.png"))
