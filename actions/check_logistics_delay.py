@@ -10,9 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext
 from actions.check_order_status import ActionCheckOrderStatus
-
-IN_TRANSIT = ("shipped", "out_for_delivery", "exception")
-
+from bot.orders.models import IN_TRANSIT
 
 class ActionCheckLogisticsDelay(ShopAction):
     def name(self) -> Text:
@@ -26,20 +24,12 @@ class ActionCheckLogisticsDelay(ShopAction):
             return ActionCheckOrderStatus().describe(dispatcher, shop, order)
         last = order.tracking[-1]
         idle_days = (shop.now() - last.at).total_seconds() / 86400
-        if order.status == "exception" or idle_days >= shop.policy.stuck_after_days:
-            dispatcher.utter_message(
-                response="utter_logistics_stuck",
-                order_id=order.id,
-                courier=order.courier,
-                event_time=shop.format_datetime(last.at),
-                event=last.description,
-            )
-        else:
-            dispatcher.utter_message(
-                response="utter_logistics_moving",
-                order_id=order.id,
-                courier=order.courier,
-                event_time=shop.format_datetime(last.at),
-                event=last.description,
-            )
+        stuck = order.status == "exception" or idle_days >= shop.policy.stuck_after_days
+        dispatcher.utter_message(
+            response="utter_logistics_stuck" if stuck else "utter_logistics_moving",
+            order_id=order.id,
+            courier=order.courier,
+            event_time=shop.format_datetime(last.at),
+            event=last.description,
+        )
         return []

@@ -8,9 +8,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext, latest_entity
-
-IN_TRANSIT = ("shipped", "out_for_delivery", "exception")
-
+from bot.orders.models import IN_TRANSIT
 
 class ActionTellArrivalTime(ShopAction):
     def name(self) -> Text:

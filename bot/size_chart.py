@@ -34,7 +34,3 @@ class SizeChart:
             if height_cm <= row.max_height and weight_jin <= row.max_weight:
                 return row
         return None
-
-    @property
-    def sizes(self) -> List[str]:
-        return [r.size for r in self.rows]

@@ -15,6 +15,7 @@ ORDER_STATES = (
     "exception",
     "returned",
 )
+IN_TRANSIT = ("shipped", "out_for_delivery", "exception")
 RETURN_STATES = ("requested", "approved", "received", "refunded", "rejected")
 
 
