@@ -7,5 +7,7 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(0 if
   rm -rf .venv
   "$python" -m venv .venv
 fi
+# wheel first, so packages published only as sources build as wheels (faster, cached)
+.venv/bin/python -m pip install --quiet "wheel==$(sed -n 's/^wheel==//p' constraints.txt)"
 .venv/bin/python -m pip install --quiet -r requirements.txt -c constraints.txt
 .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .

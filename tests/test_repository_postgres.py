@@ -1,0 +1,65 @@
+"""The same SQL repository and gateway store on a real PostgreSQL (127.0.0.1:5432): the production
+profile's databases are configuration, not code forks. Skipped with a message where no PostgreSQL
+runs; under CI=true (the machines have one) a missing server fails the suite."""
+
+import os
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from bot.gateway.store import GatewayStore
+from bot.orders.demo_shop import load_demo_shop
+from bot.orders.memory import InMemoryOrderRepository
+from bot.orders.sql import SqlOrderRepository
+from tests.conftest import ROOT
+
+ADMIN_URL = os.environ.get("QKF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    try:
+        admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as error:  # noqa: BLE001 - any connection failure means "no server here"
+        message = f"PostgreSQL not reachable at {ADMIN_URL} ({type(error).__name__}); start it to run these tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"qkf_test_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+def test_postgres_repository_matches_the_in_memory_one(postgres_url):
+    snapshot = load_demo_shop(ROOT / "data/shop/demo_shop.yml", now=NOW)
+    repository = SqlOrderRepository(postgres_url)
+    repository.import_shop(snapshot)
+    memory = InMemoryOrderRepository(snapshot)
+    assert repository.list_products() == memory.list_products()
+    for order in snapshot.orders:
+        assert repository.get_order(order.id) == memory.get_order(order.id)
+    request = repository.create_return_request("260318273645019283", "B001", "quality", "refund", "seller")
+    assert repository.return_requests_for_buyer("B001")[0].id == request.id
+    refund = repository.create_price_refund("260309375521804617", "B003", 40.0)
+    assert repository.price_refunds_for_order("260309375521804617") == [refund]
+    repository.close()
+
+
+def test_postgres_gateway_store_dedupes_by_client_id(postgres_url):
+    store = GatewayStore(postgres_url)
+    assert store.add_message("session-0001", "buyer", "有货吗", client_id="c1") is not None
+    assert store.add_message("session-0001", "buyer", "有货吗", client_id="c1") is None
+    store.add_message("session-0001", "bot", "有的亲")
+    assert [m["role"] for m in store.history("session-0001")] == ["buyer", "bot"]
+    store.touch_session("session-0001", "B001")
+    assert store.latest_session_of("B001") == "session-0001"
+    store.close()
