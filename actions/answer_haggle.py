@@ -20,6 +20,7 @@ class ActionAnswerHaggle(ShopAction):
         coupon_offered = bool(shop.tracker.get_slot("coupon_offered"))
         events: List[EventType] = [SlotSet("haggle_count", float(count))]
         coupon = shop.policy.best_coupon()
+        shop.note("coupon_value", "policy.discounts.coupons")
 
         if shop.lexicon.compares_with_cheaper_shop(text):
             dispatcher.utter_message(response="utter_haggle_compare")

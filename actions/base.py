@@ -42,6 +42,11 @@ class ShopContext:
         self.lexicon = self.services.lexicon
         self.size_chart = self.services.size_chart
         self.events: List[EventType] = []
+        self.sources: Dict[str, str] = {}
+
+    def note(self, value_name: str, source: str) -> None:
+        """Where a value in the reply comes from (shown to the agent reviewing the reply)."""
+        self.sources[value_name] = source
 
     # -- time ------------------------------------------------------------------------------
     @staticmethod
@@ -98,13 +103,15 @@ class ShopContext:
         named = latest_entity(self.tracker, "order_id") or self.tracker.get_slot("order_id")
         if named:
             order = self.repository.get_order(named)
-            return order if order is not None and self.may_see(order) else None
-        buyer_id = self.buyer_id()
-        if not buyer_id:
-            return None
-        orders = self.repository.orders_for_buyer(buyer_id)
-        preferred = [o for o in orders if prefer(o)] if prefer else orders
-        return (preferred or orders or [None])[0]
+            found = order if order is not None and self.may_see(order) else None
+        else:
+            buyer_id = self.buyer_id()
+            orders = self.repository.orders_for_buyer(buyer_id) if buyer_id else []
+            preferred = [o for o in orders if prefer(o)] if prefer else orders
+            found = (preferred or orders or [None])[0]
+        if found is not None:
+            self.note("order_id", f"orders.{found.id} ({found.status})")
+        return found
 
     @staticmethod
     def ask_for_order(question: str) -> List[EventType]:
@@ -130,6 +137,7 @@ class ShopContext:
         return None
 
     def remember_product(self, product: Product) -> None:
+        self.note("product", f"products.{product.id}")
         if self.tracker.get_slot("product") != product.name:
             self.events.append(SlotSet("product", product.name))
 
@@ -175,6 +183,23 @@ class ShopContext:
         return self.lexicon.join(dict.fromkeys(names))
 
 
+class SourcedDispatcher:
+    """Adds the values' sources noted so far to every templated reply (``sources``, which Rasa
+    keeps in the bot event's metadata for the agent console)."""
+
+    def __init__(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> None:
+        self._dispatcher = dispatcher
+        self._shop = shop
+
+    def utter_message(self, **kwargs: Any) -> None:
+        if kwargs.get("response") and self._shop.sources:
+            kwargs["sources"] = dict(self._shop.sources)
+        self._dispatcher.utter_message(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dispatcher, name)
+
+
 class ShopAction(Action, abc.ABC):
     """Base of every shop action: runs ``act`` and answers politely if the shop data is down."""
 
@@ -191,7 +216,7 @@ class ShopAction(Action, abc.ABC):
     ) -> List[Dict[Text, Any]]:
         shop = ShopContext(tracker)
         try:
-            events = self.act(dispatcher, shop)
+            events = self.act(SourcedDispatcher(dispatcher, shop), shop)
         except RepositoryUnavailable:
             logger.exception("shop data unavailable in %s", self.name())
             dispatcher.utter_message(response="utter_service_unavailable")

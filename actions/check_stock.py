@@ -34,6 +34,7 @@ class ActionCheckStock(ShopAction):
 
         wanted = product.matching_skus(color, size)
         available = [s for s in wanted if s.in_stock]
+        shop.note("price", f"skus.{product.id} {color or '*'}/{size or '*'}")
         variant = " ".join(v for v in (color, size) if v)
         if available:
             self._utter_available(dispatcher, shop, product, color, size, available)

@@ -32,6 +32,7 @@ class ActionHandlePriceDifference(ShopAction):
             )
             return []
         difference = self.difference(shop, order)
+        shop.note("amount", f"order_items.{order.id} unit prices - skus current prices")
         if difference <= 0:
             dispatcher.utter_message(response="utter_price_no_drop", order_id=order.id)
             return []

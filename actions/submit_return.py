@@ -43,6 +43,8 @@ class ActionSubmitReturn(ShopAction):
             return reset
 
         window = shop.policy.return_window_days
+        shop.note("window_days", "policy.returns.window_days")
+        shop.note("postage_refund", "policy.returns.quality_postage_refund")
         days = (shop.now() - order.delivered_at).total_seconds() / 86400
         if days > window:
             dispatcher.utter_message(

@@ -16,6 +16,7 @@ class ActionTellFreeShipping(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
         threshold = shop.policy.free_shipping_threshold
+        shop.note("threshold", "policy.shipping.free_shipping_threshold")
         amount, what = None, None
         order = shop.order_in_question(prefer=lambda o: o.status == "unpaid")
         if order is not None and order.status == "unpaid":

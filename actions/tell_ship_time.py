@@ -18,6 +18,7 @@ class ActionTellShipTime(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
         order = self._order_in_question(shop)
+        shop.note("ship_hours", "policy.shipping.ship_within_hours")
         if order is None:
             dispatcher.utter_message(response="utter_ship_time", ship_hours=shop.policy.ship_within_hours)
             return []

@@ -71,6 +71,29 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Creates (or resets the password of) an agent account in the gateway database."""
+    import getpass
+    import os
+
+    from bot.gateway.store import GatewayStore
+    from bot.review.agents import AgentAccounts
+
+    password = os.environ.get("QKF_NEW_PASSWORD") or (
+        sys.stdin.readline().strip() if args.password_stdin else getpass.getpass(f"password for {args.username}: ")
+    )
+    store = GatewayStore(settings.gateway_db_url)
+    try:
+        AgentAccounts(store.engine).add(args.username, password, args.role)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(f"{args.role} account {args.username} is ready; log in at /agent")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Qinkefu command line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +106,10 @@ def main(argv=None) -> int:
     token = commands.add_parser("token", help="print a signed buyer token (for trying identity)")
     token.add_argument("buyer_id")
     token.add_argument("--ttl", type=int, default=7 * 24 * 3600)
+    agent_add = commands.add_parser("agent-add", help="create an agent account (password asked, or QKF_NEW_PASSWORD)")
+    agent_add.add_argument("username")
+    agent_add.add_argument("--role", default="agent", choices=["agent", "trainer"])
+    agent_add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler = {
@@ -92,6 +119,7 @@ def main(argv=None) -> int:
         "gateway": cmd_gateway,
         "run": cmd_run,
         "token": cmd_token,
+        "agent-add": cmd_agent_add,
     }[args.command]
     return handler(Settings.from_env(), args)
 

@@ -5,7 +5,8 @@ Like the REST channel, plus:
   each confident question is handled in order, and all replies come back in one answer;
   a message with one question behaves exactly as through the REST channel;
 - the answer carries the parsed intent, its confidence and the next two intents of every handled
-  message (the gateway's review step uses them);
+  message, and for every reply the template used with its values and their sources (the
+  gateway's review step shows them to the agent);
 - empty or huge messages are cut to a sane size instead of failing.
 """
 
@@ -15,7 +16,7 @@ import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -28,6 +29,14 @@ NOT_QUESTIONS = {"greet", "thank_bye", "affirm", "deny", "inform", "nlu_fallback
 
 def split_clauses(text: str) -> List[str]:
     return [c for c in (part.strip() for part in CLAUSE_BOUNDARY.split(text)) if len(c) >= 2]
+
+
+def describe_reply(event: BotUttered) -> Dict[str, Any]:
+    metadata = dict(event.metadata or {})
+    response = metadata.pop("utter_action", None)
+    sources = metadata.pop("sources", None) or {}
+    values = {k: v for k, v in metadata.items() if isinstance(v, (str, int, float)) and k != "recipient_id"}
+    return {"response": response, "values": values, "sources": sources}
 
 
 def summarise_parse(text: str, parse: Dict[str, Any]) -> Dict[str, Any]:
@@ -95,11 +104,15 @@ class ShopChannel(InputChannel):
                     UserMessage(part, collector, body["sender"], input_channel=self.name(), metadata=part_metadata)
                 )
             tracker = await agent.tracker_store.retrieve(body["sender"])
-            handled = [e for e in (tracker.events if tracker else []) if isinstance(e, UserUttered)]
-            handled = handled[-len(parts or [text]):]
+            events = list(tracker.events) if tracker else []
+            user_positions = [i for i, e in enumerate(events) if isinstance(e, UserUttered)]
+            first = user_positions[-len(parts or [text])] if user_positions else len(events)
+            handled = [events[i] for i in user_positions if i >= first]
+            replies = [describe_reply(e) for e in events[first:] if isinstance(e, BotUttered)]
             return response.json(
                 {
                     "messages": collector.messages,
+                    "replies": replies if len(replies) == len(collector.messages) else [],
                     "parse": [summarise_parse(e.text or "", e.parse_data) for e in handled],
                 }
             )

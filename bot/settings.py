@@ -27,6 +27,7 @@ class Settings:
     shop_api_key: str
     gateway_db_url: str
     gateway_strings_file: Path
+    routing_file: Path
     uploads_dir: Path
     extra_origins: tuple
     rasa_port: int
@@ -53,6 +54,7 @@ class Settings:
             shop_api_key=os.environ.get("SHOP_API_KEY", "dev-only-shop-key"),
             gateway_db_url=os.environ.get("GATEWAY_DB_URL", f"sqlite:///{var_dir / 'gateway.db'}"),
             gateway_strings_file=_path("GATEWAY_STRINGS_FILE", "data/shop/gateway_strings.yml"),
+            routing_file=_path("ROUTING_POLICY_FILE", "data/shop/routing.yml"),
             uploads_dir=_path("UPLOADS_DIR", str(var_dir / "uploads")),
             extra_origins=tuple(o for o in os.environ.get("GATEWAY_ALLOWED_ORIGINS", "").split(",") if o),
             rasa_port=int(os.environ.get("RASA_PORT", "5005")),

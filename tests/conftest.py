@@ -106,7 +106,7 @@ class ActionResult:
     def values(self, response: str) -> Dict[str, Any]:
         for message in self.messages:
             if message["response"] == response:
-                return {k: v for k, v in message.items() if k not in ("response", "text", "buttons", "elements", "custom", "template", "image", "attachment")}
+                return {k: v for k, v in message.items() if k not in ("response", "text", "buttons", "elements", "custom", "template", "image", "attachment", "sources")}
         raise AssertionError(f"{response} not uttered; got {self.responses}")
 
     @property
@@ -117,6 +117,12 @@ class ActionResult:
     @property
     def text(self) -> str:
         return "\n".join(self.texts)
+
+    def sources(self, response: str) -> Dict[str, str]:
+        for message in self.messages:
+            if message.get("response") == response:
+                return message.get("sources") or {}
+        raise AssertionError(f"{response} not uttered")
 
     def slot(self, name: str) -> Any:
         for event in self.events:

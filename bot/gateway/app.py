@@ -15,6 +15,7 @@ import yaml
 from sanic import Sanic, response
 from sanic.request import Request
 
+from bot.gateway.agent_api import register_agent_console
 from bot.gateway.conversation import Conversations
 from bot.gateway.pages import register_pages
 from bot.gateway.rasa_client import RasaClient
@@ -22,6 +23,9 @@ from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import GatewayStore
 from bot.identity import issue_buyer_token, verify_buyer_token
 from bot.orders import build_repository
+from bot.review.agents import AgentAccounts
+from bot.review.queue import ReviewQueue
+from bot.review.routing import RoutingPolicy
 from bot.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -66,10 +70,15 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     async def open_resources(app: Sanic, _loop) -> None:
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         app.ctx.store = GatewayStore(settings.gateway_db_url)
+        app.ctx.queue = ReviewQueue(app.ctx.store.engine)
+        app.ctx.accounts = AgentAccounts(app.ctx.store.engine)
+        app.ctx.routing = RoutingPolicy.load(settings.routing_file)
         app.ctx.orders = build_repository(settings.orders_db_url)
         app.ctx.rasa = RasaClient(f"http://{settings.host}:{settings.rasa_port}")
         await app.ctx.rasa.open()
-        app.ctx.conversations = Conversations(app.ctx.store, app.ctx.rasa, strings["gateway"])
+        app.ctx.conversations = Conversations(
+            app.ctx.store, app.ctx.rasa, app.ctx.queue, app.ctx.routing, strings["gateway"], app.ctx.notify_agents
+        )
 
     @app.listener("after_server_stop")
     async def close_resources(app: Sanic, _loop) -> None:
@@ -125,12 +134,15 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
             return {"ok": True, "duplicate": True}
         emit = room_emitter(session_id)
         await emit("message", stored)
+        await app.ctx.notify_agents("buyer_message", {"session_id": session_id, "message": stored})
         product_id = str(data.get("product_id") or session.get("product_id") or "")[:16] or None
         metadata = {k: v for k, v in {"buyer_token": session.get("token"), "product_id": product_id}.items() if v}
-        sio.start_background_task(run_turn, session_id, text, payload, image, metadata)
+        sio.start_background_task(run_turn, session_id, session.get("buyer_id"), text, payload, image, metadata)
         return {"ok": True, "id": stored["id"]}
 
-    async def run_turn(session_id: str, text: str, payload: Optional[str], image: Optional[str], metadata) -> None:
+    async def run_turn(
+        session_id: str, buyer_id: Optional[str], text: str, payload: Optional[str], image: Optional[str], metadata
+    ) -> None:
         lock = turn_locks.setdefault(session_id, asyncio.Lock())
         async with lock:
             emit = room_emitter(session_id)
@@ -138,7 +150,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
                 stored = app.ctx.store.add_message(session_id, "bot", strings["gateway"]["photo_received"])
                 await emit("message", stored)
                 return
-            await app.ctx.conversations.buyer_turn(session_id, text, metadata, emit, rasa_text=payload or text)
+            await app.ctx.conversations.buyer_turn(session_id, buyer_id, text, payload or text, metadata, emit)
 
     async def deliver_event(session_id: str, buyer_id: str, order_id: str, event: str) -> None:
         entities = {"order_id": order_id, "buyer_token": issue_buyer_token(settings.buyer_token_secret, buyer_id, 600)}
@@ -215,6 +227,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     app.static("/widget/vendor/socket.io.min.js", str(SOCKET_IO_CLIENT), content_type="application/javascript")
 
     register_pages(app, settings, strings["pages"])
+    register_agent_console(app, sio, settings, strings["agent"], room_emitter)
     return app
 
 

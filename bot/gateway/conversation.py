@@ -1,76 +1,157 @@
-"""One buyer turn through the gateway: store, forward to Rasa, store and push the replies."""
+"""One buyer turn through the gateway: forward to Rasa, then send the replies at once or hold them
+for an agent, as the routing policy says; and what agents do with held replies."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import GatewayStore
+from bot.review.queue import ReviewQueue
+from bot.review.routing import RoutingPolicy
 
 logger = logging.getLogger(__name__)
 
 Emit = Callable[[str, Dict[str, Any]], Awaitable[None]]
 
 
-def bot_messages_from_rasa(replies: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Rasa's collected output -> (text, extra) pairs the widget renders."""
+def bot_messages_from_rasa(reply: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Rasa's collected output (with each reply's template, values and sources when known) ->
+    replies the widget renders and the agent console explains."""
+    details = reply.get("replies") or []
+    messages = reply.get("messages") or []
     converted = []
-    for reply in replies:
-        extra: Dict[str, Any] = {}
-        if reply.get("buttons"):
-            extra["buttons"] = [
-                {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in reply["buttons"]
+    for index, message in enumerate(messages):
+        item: Dict[str, Any] = {"text": str(message.get("text") or "")}
+        if message.get("buttons"):
+            item["buttons"] = [
+                {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in message["buttons"]
             ]
-        if reply.get("image"):
-            extra["image"] = str(reply["image"])
-        custom = reply.get("custom") or {}
+        if message.get("image"):
+            item["image"] = str(message["image"])
+        custom = message.get("custom") or {}
         if isinstance(custom, dict) and isinstance(custom.get("card"), dict):
-            extra["card"] = custom["card"]
-        if reply.get("text") or extra:
-            converted.append({"text": str(reply.get("text") or ""), "extra": extra})
+            item["card"] = custom["card"]
+        if len(details) == len(messages) and details[index].get("response"):
+            item.update(response=details[index]["response"], values=details[index]["values"], sources=details[index]["sources"])
+        if item["text"] or item.get("card") or item.get("image"):
+            converted.append(item)
     return converted
 
 
+def widget_extra(reply: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: reply[k] for k in ("buttons", "card", "image") if reply.get(k)}
+
+
 class Conversations:
-    def __init__(self, store: GatewayStore, rasa: RasaClient, strings: Dict[str, str]) -> None:
+    def __init__(
+        self,
+        store: GatewayStore,
+        rasa: RasaClient,
+        queue: ReviewQueue,
+        routing: RoutingPolicy,
+        strings: Dict[str, str],
+        notify_agents: Callable[[str, Dict[str, Any]], Awaitable[None]],
+    ) -> None:
         self.store = store
         self.rasa = rasa
+        self.queue = queue
+        self.routing = routing
         self.strings = strings
+        self.notify_agents = notify_agents
 
-    async def buyer_turn(
-        self,
-        session_id: str,
-        text: str,
-        metadata: Dict[str, Any],
-        emit: Emit,
-        rasa_text: Optional[str] = None,
-    ) -> List[Dict[str, Any]]:
-        """Forwards one stored buyer message to Rasa; stores and emits each reply in order."""
-        await emit("typing", {"on": True})
-        try:
-            reply = await self.rasa.send(session_id, rasa_text if rasa_text is not None else text, metadata)
-            produced = bot_messages_from_rasa(reply.get("messages", []))
-        except RasaUnavailable:
-            logger.exception("Rasa unavailable for session %s", session_id)
-            produced = [{"text": self.strings["service_busy"], "extra": {}}]
+    async def deliver(self, session_id: str, replies: List[Dict[str, Any]], emit: Emit, role: str = "bot") -> List[Dict[str, Any]]:
         sent = []
-        for item in produced:
-            stored = self.store.add_message(session_id, "bot", item["text"], item["extra"])
+        for reply in replies:
+            stored = self.store.add_message(session_id, role, reply["text"], widget_extra(reply))
             await emit("message", stored)
             sent.append(stored)
         await emit("typing", {"on": False})
         return sent
 
+    async def buyer_turn(
+        self, session_id: str, buyer_id: Optional[str], text: str, rasa_text: str, metadata: Dict[str, Any], emit: Emit
+    ) -> Optional[Dict[str, Any]]:
+        """Returns the review-queue row of this turn (None when Rasa could not be reached)."""
+        await emit("typing", {"on": True})
+        try:
+            reply = await self.rasa.send(session_id, rasa_text, metadata)
+        except RasaUnavailable:
+            logger.exception("Rasa unavailable for session %s", session_id)
+            self.queue.request_human(session_id)
+            await self.deliver(session_id, [{"text": self.strings["service_busy"]}], emit)
+            await self.notify_agents("queue_changed", {})
+            return None
+        replies = bot_messages_from_rasa(reply)
+        parse = reply.get("parse") or []
+        if any(p.get("intent") == "request_human" for p in parse):
+            self.queue.request_human(session_id)
+        decision = self.routing.decide(
+            parse, self.queue.earlier_replies(session_id), self.queue.taken_over_by(session_id)
+        )
+        turn = self.queue.record_turn(session_id, buyer_id, text, parse, replies, decision.review, decision.reason)
+        if not decision.review:
+            await self.deliver(session_id, replies, emit)
+        else:
+            await self.notify_agents("suggestion", {"id": turn["id"], "session_id": session_id})
+            asyncio.ensure_future(self._hold_notice(turn["id"], session_id, emit))
+        await self.notify_agents("queue_changed", {})
+        return turn
+
+    async def _hold_notice(self, suggestion_id: int, session_id: str, emit: Emit) -> None:
+        """While a reply waits for an agent, tell the buyer after the policy's seconds (once)."""
+        await asyncio.sleep(self.routing.hold_notice_after_seconds)
+        current = self.queue.get(suggestion_id)
+        if current is not None and current["status"] == "pending" and not self.queue.taken_over_by(session_id):
+            stored = self.store.add_message(session_id, "bot", self.strings["hold_notice"])
+            await emit("message", stored)
+            await emit("typing", {"on": True})
+
     async def order_event(self, session_id: str, intent: str, entities: Dict[str, Any], emit: Emit) -> List[Dict[str, Any]]:
         try:
-            produced = bot_messages_from_rasa(await self.rasa.trigger(session_id, intent, entities))
+            replies = bot_messages_from_rasa({"messages": await self.rasa.trigger(session_id, intent, entities)})
         except RasaUnavailable:
             logger.exception("Rasa unavailable for an order event in %s", session_id)
             return []
-        sent = []
-        for item in produced:
-            stored = self.store.add_message(session_id, "bot", item["text"], item["extra"])
-            await emit("message", stored)
-            sent.append(stored)
-        return sent
+        return await self.deliver(session_id, replies, emit) if replies else []
+
+    # -- agents ----------------------------------------------------------------------------
+    async def agent_sends(self, suggestion_id: int, agent: str, emit_to: Callable[[str], Emit]) -> Dict[str, Any]:
+        suggestion = self.queue.claim(suggestion_id, agent, "sent")
+        await self.deliver(suggestion["session_id"], suggestion["replies"], emit_to(suggestion["session_id"]))
+        return suggestion
+
+    async def agent_edits(self, suggestion_id: int, agent: str, text: str, emit_to: Callable[[str], Emit]) -> Dict[str, Any]:
+        suggestion = self.queue.claim(suggestion_id, agent, "edited", final_text=text)
+        self.queue.add_candidate(suggestion["buyer_text"], suggestion["intent"], None, "edited", agent)
+        await self.agent_says(suggestion["session_id"], agent, text, emit_to)
+        return suggestion
+
+    async def agent_rejects(
+        self, suggestion_id: int, agent: str, intent: str, buyer_id: Optional[str], entities: Dict[str, Any], emit_to: Callable[[str], Emit]
+    ) -> Optional[Dict[str, Any]]:
+        """Records the right intent for trainers and has the bot draft that intent's reply (held)."""
+        suggestion = self.queue.claim(suggestion_id, agent, "rejected")
+        self.queue.add_candidate(suggestion["buyer_text"], suggestion["intent"], intent, "rejected", agent)
+        session_id = suggestion["session_id"]
+        try:
+            messages = await self.rasa.trigger(session_id, intent, entities)
+        except RasaUnavailable:
+            logger.exception("Rasa unavailable while redrafting for %s", session_id)
+            return None
+        replies = bot_messages_from_rasa({"messages": messages})
+        parse = [{"intent": intent, "confidence": 1.0, "ranking": [], "text": suggestion["buyer_text"]}]
+        redraft = self.queue.record_turn(session_id, buyer_id, suggestion["buyer_text"], parse, replies, True, f"redrafted by {agent}")
+        await self.notify_agents("suggestion", {"id": redraft["id"], "session_id": session_id})
+        return redraft
+
+    async def agent_says(self, session_id: str, agent: str, text: str, emit_to: Callable[[str], Emit]) -> Dict[str, Any]:
+        """An agent's own words: shown to the buyer and written into the Rasa tracker as a bot turn."""
+        [stored] = await self.deliver(session_id, [{"text": text}], emit_to(session_id), role="agent")
+        try:
+            await self.rasa.append_bot_event(session_id, text, {"agent": agent})
+        except RasaUnavailable:
+            logger.exception("could not write the agent's message into the tracker of %s", session_id)
+        return stored

@@ -47,6 +47,13 @@ class RasaClient:
         )
         return reply.get("messages", [])
 
+    async def append_bot_event(self, session_id: str, text: str, metadata: Dict[str, Any]) -> None:
+        """Writes a message a human sent into the conversation's tracker, so the dialogue stays true."""
+        await self._post(
+            f"/conversations/{session_id}/tracker/events",
+            {"event": "bot", "text": text, "metadata": metadata},
+        )
+
     async def healthy(self) -> bool:
         try:
             async with self.http.get(f"{self.base_url}/status") as reply:

@@ -77,6 +77,11 @@ class GatewayStore:
                 except IntegrityError:
                     pass
 
+    def buyer_of(self, session_id: str) -> Optional[str]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(sessions.c.buyer_id).where(sessions.c.session_id == session_id)).first()
+        return row[0] if row else None
+
     def latest_session_of(self, buyer_id: str) -> Optional[str]:
         with self.engine.connect() as conn:
             row = conn.execute(

@@ -97,3 +97,9 @@ def test_stock_answers_carry_a_product_card_for_the_widget(shop, domain):
 def test_in_stock_answer_has_exactly_one_card(shop, domain):
     result = run_action(ActionCheckStock(), make_tracker("这件还有货吗", "ask_stock", metadata={"product_id": "P001"}), domain)
     assert [c["name"] for c in result.cards] == ["纯棉T恤"] and result.cards[0]["stock_label"] == "有货"
+
+
+def test_reply_names_the_sources_of_its_values_for_the_agent(shop, domain):
+    tracker = make_tracker("黑色M码的T恤还有吗", "ask_stock", {"product": "T恤", "color": "黑色", "size": "M码"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    assert result.sources("utter_stock_available_sku") == {"product": "products.P001", "price": "skus.P001 黑色/M"}

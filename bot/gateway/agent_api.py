@@ -1,0 +1,260 @@
+"""The agent console: login, the review queue, acting on suggestions, taking over conversations,
+metrics; and the /agent socket.io namespace for live updates. Agents only: buyers and anonymous
+users get 401 on every endpoint and are refused on the namespace."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timezone
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+import socketio
+import yaml
+from sanic import Sanic, response
+from sanic.request import Request
+
+from bot.identity import issue_buyer_token
+from bot.review.agents import AgentAccounts
+from bot.review.queue import AlreadyHandled
+from bot.settings import PROJECT_ROOT, Settings
+
+COOKIE = "qkf_agent"
+STATIC = Path(__file__).resolve().parent / "static"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+AGENT_ROLES = ("agent",)
+
+
+def domain_intents(path: Path) -> list:
+    with open(path, encoding="utf-8") as handle:
+        intents = yaml.safe_load(handle)["intents"]
+    return [i for i in intents if isinstance(i, str) and not i.startswith("EXTERNAL_")]
+
+
+def _iso(moment: Optional[datetime]) -> Optional[str]:
+    return moment.isoformat() if moment else None
+
+
+def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Settings, strings: Dict[str, str], room_emitter: Callable) -> None:
+    intents = domain_intents(PROJECT_ROOT / "domain.yml")
+
+    def agent_of(request: Request) -> Optional[Dict[str, str]]:
+        who = app.ctx.accounts.who(request.cookies.get(COOKIE))
+        return who if who and who["role"] in AGENT_ROLES else None
+
+    def agents_only(handler):
+        @functools.wraps(handler)
+        async def guarded(request: Request, *args, **kwargs):
+            agent = agent_of(request)
+            if agent is None:
+                return response.json({"error": "agents only: log in at /agent"}, status=401)
+            return await handler(request, agent, *args, **kwargs)
+
+        return guarded
+
+    def view(suggestion: Dict[str, Any]) -> Dict[str, Any]:
+        waiting = (datetime.now(timezone.utc) - suggestion["created_at"]).total_seconds()
+        parse = suggestion["parse"][0] if suggestion["parse"] else {}
+        return {
+            "id": suggestion["id"],
+            "session_id": suggestion["session_id"],
+            "buyer_id": suggestion["buyer_id"],
+            "created_at": _iso(suggestion["created_at"]),
+            "waiting_seconds": round(waiting),
+            "status": suggestion["status"],
+            "buyer_text": suggestion["buyer_text"],
+            "intent": suggestion["intent"],
+            "confidence": suggestion["confidence"],
+            "ranking": parse.get("ranking", [])[1:3],
+            "replies": suggestion["replies"],
+            "reason": suggestion["reason"],
+            "handled_by": suggestion["handled_by"],
+            "taken_over_by": app.ctx.queue.taken_over_by(suggestion["session_id"]),
+            "sla": app.ctx.routing.sla(waiting),
+        }
+
+    async def notify(event: str, data: Dict[str, Any]) -> None:
+        await sio.emit(event, data, namespace="/agent")
+
+    app.ctx.notify_agents = notify
+
+    def conflict(error: AlreadyHandled):
+        return response.json({"error": "already handled", "status": error.status, "handled_by": error.handled_by}, status=409)
+
+    # -- pages and login -------------------------------------------------------------------
+    @app.get("/agent")
+    async def console(_: Request):
+        return await response.file(TEMPLATES / "agent.html")
+
+    @app.get("/agent/strings")
+    async def console_strings(_: Request):
+        return response.json(strings)
+
+    app.static("/agent/static/agent.js", str(STATIC / "agent.js"), content_type="application/javascript; charset=utf-8")
+    app.static("/agent/static/agent.css", str(STATIC / "agent.css"), content_type="text/css; charset=utf-8")
+
+    @app.post("/agent/login")
+    async def login(request: Request):
+        body = request.json if isinstance(request.json, dict) else {}
+        token = app.ctx.accounts.login(str(body.get("username") or ""), str(body.get("password") or ""))
+        who = app.ctx.accounts.who(token)
+        if who is None or who["role"] not in AGENT_ROLES:
+            return response.json({"error": "wrong username or password"}, status=401)
+        reply = response.json(who)
+        reply.cookies[COOKIE] = token
+        reply.cookies[COOKIE]["httponly"] = True
+        reply.cookies[COOKIE]["samesite"] = "Strict"
+        reply.cookies[COOKIE]["path"] = "/"
+        reply.cookies[COOKIE]["max-age"] = int(app.ctx.accounts.session_lifetime.total_seconds())
+        return reply
+
+    @app.post("/agent/logout")
+    async def logout(request: Request):
+        app.ctx.accounts.logout(request.cookies.get(COOKIE))
+        reply = response.json({"ok": True})
+        del reply.cookies[COOKIE]
+        return reply
+
+    @app.get("/agent/api/me")
+    @agents_only
+    async def me(_: Request, agent):
+        return response.json(agent)
+
+    # -- queue -----------------------------------------------------------------------------
+    @app.get("/agent/api/queue")
+    @agents_only
+    async def queue(_: Request, agent):
+        now = datetime.now(timezone.utc)
+        waiting = []
+        for item in app.ctx.queue.waiting_for_human():
+            seconds = (now - item["human_requested_at"]).total_seconds()
+            history = app.ctx.store.history(item["session_id"], limit=20)
+            last = next((m["text"] for m in reversed(history) if m["role"] == "buyer"), "")
+            waiting.append(
+                {
+                    "session_id": item["session_id"],
+                    "buyer_id": app.ctx.store.buyer_of(item["session_id"]),
+                    "since": _iso(item["human_requested_at"]),
+                    "waiting_seconds": round(seconds),
+                    "last_text": last,
+                    "sla": app.ctx.routing.sla(seconds),
+                }
+            )
+        return response.json(
+            {
+                "suggestions": [view(s) for s in app.ctx.queue.pending()],
+                "waiting": waiting,
+                "sla": {"amber": app.ctx.routing.sla_amber_seconds, "red": app.ctx.routing.sla_red_seconds},
+            }
+        )
+
+    @app.get("/agent/api/sessions/<session_id>")
+    @agents_only
+    async def conversation(_: Request, agent, session_id: str):
+        messages = app.ctx.store.history(session_id)
+        return response.json(
+            {
+                "session_id": session_id,
+                "buyer_id": app.ctx.store.buyer_of(session_id),
+                "taken_over_by": app.ctx.queue.taken_over_by(session_id),
+                "messages": messages,
+                "photos": [m["image"] for m in messages if m.get("image")],
+            }
+        )
+
+    @app.get("/agent/api/intents")
+    @agents_only
+    async def intent_list(_: Request, agent):
+        return response.json({"intents": intents})
+
+    @app.get("/agent/api/metrics")
+    @agents_only
+    async def metrics(_: Request, agent):
+        return response.json(app.ctx.queue.metrics())
+
+    # -- acting on suggestions -------------------------------------------------------------
+    @app.post("/agent/api/suggestions/<suggestion_id:int>/send")
+    @agents_only
+    async def send(_: Request, agent, suggestion_id: int):
+        try:
+            await app.ctx.conversations.agent_sends(suggestion_id, agent["username"], room_emitter)
+        except AlreadyHandled as error:
+            return conflict(error)
+        except KeyError:
+            return response.json({"error": "no such suggestion"}, status=404)
+        await notify("handled", {"id": suggestion_id, "status": "sent", "handled_by": agent["username"]})
+        await notify("queue_changed", {})
+        return response.json({"ok": True})
+
+    @app.post("/agent/api/suggestions/<suggestion_id:int>/edit")
+    @agents_only
+    async def edit(request: Request, agent, suggestion_id: int):
+        body = request.json if isinstance(request.json, dict) else {}
+        text = str(body.get("text") or "").strip()
+        if not text or len(text) > 2000:
+            return response.json({"error": "text must be 1 to 2000 characters"}, status=400)
+        try:
+            await app.ctx.conversations.agent_edits(suggestion_id, agent["username"], text, room_emitter)
+        except AlreadyHandled as error:
+            return conflict(error)
+        except KeyError:
+            return response.json({"error": "no such suggestion"}, status=404)
+        await notify("handled", {"id": suggestion_id, "status": "edited", "handled_by": agent["username"]})
+        await notify("queue_changed", {})
+        return response.json({"ok": True})
+
+    @app.post("/agent/api/suggestions/<suggestion_id:int>/reject")
+    @agents_only
+    async def reject(request: Request, agent, suggestion_id: int):
+        body = request.json if isinstance(request.json, dict) else {}
+        intent = str(body.get("intent") or "")
+        if intent not in intents:
+            return response.json({"error": "choose one of the domain's intents"}, status=400)
+        current = app.ctx.queue.get(suggestion_id)
+        if current is None:
+            return response.json({"error": "no such suggestion"}, status=404)
+        buyer_id = app.ctx.store.buyer_of(current["session_id"])
+        entities = {"buyer_token": issue_buyer_token(settings.buyer_token_secret, buyer_id, 600)} if buyer_id else {}
+        try:
+            redraft = await app.ctx.conversations.agent_rejects(suggestion_id, agent["username"], intent, buyer_id, entities, room_emitter)
+        except AlreadyHandled as error:
+            return conflict(error)
+        await notify("handled", {"id": suggestion_id, "status": "rejected", "handled_by": agent["username"]})
+        await notify("queue_changed", {})
+        return response.json({"ok": True, "new_suggestion_id": redraft["id"] if redraft else None})
+
+    # -- conversations ---------------------------------------------------------------------
+    @app.post("/agent/api/sessions/<session_id>/takeover")
+    @agents_only
+    async def takeover(_: Request, agent, session_id: str):
+        app.ctx.queue.take_over(session_id, agent["username"])
+        await notify("queue_changed", {})
+        return response.json({"ok": True})
+
+    @app.post("/agent/api/sessions/<session_id>/handback")
+    @agents_only
+    async def handback(_: Request, agent, session_id: str):
+        app.ctx.queue.hand_back(session_id)
+        await notify("queue_changed", {})
+        return response.json({"ok": True})
+
+    @app.post("/agent/api/sessions/<session_id>/messages")
+    @agents_only
+    async def agent_message(request: Request, agent, session_id: str):
+        body = request.json if isinstance(request.json, dict) else {}
+        text = str(body.get("text") or "").strip()
+        if not text or len(text) > 2000:
+            return response.json({"error": "text must be 1 to 2000 characters"}, status=400)
+        stored = await app.ctx.conversations.agent_says(session_id, agent["username"], text, room_emitter)
+        return response.json({"ok": True, "message": stored})
+
+    # -- live updates for agents -----------------------------------------------------------
+    @sio.on("connect", namespace="/agent")
+    async def agent_connect(sid, environ, auth=None):
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+        token = cookie[COOKIE].value if COOKIE in cookie else None
+        who = app.ctx.accounts.who(token)
+        if who is None or who["role"] not in AGENT_ROLES:
+            raise socketio.exceptions.ConnectionRefusedError("agents only")
+        await sio.save_session(sid, who, namespace="/agent")

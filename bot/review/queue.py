@@ -1,0 +1,217 @@
+"""The durable review queue: every bot turn is a row (auto-sent or waiting for an agent); claiming a
+waiting one is a single conditional UPDATE, so two agents never both send it."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+suggestions = sa.Table(
+    "review_suggestions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("session_id", sa.String(64), nullable=False, index=True),
+    sa.Column("buyer_id", sa.String(32)),
+    sa.Column("buyer_text", sa.Text, nullable=False, default=""),
+    sa.Column("intent", sa.String(64)),
+    sa.Column("confidence", sa.Float),
+    sa.Column("parse", sa.Text, nullable=False, default="[]"),
+    sa.Column("replies", sa.Text, nullable=False, default="[]"),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    # auto_sent | pending | sent | edited | rejected
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("handled_by", sa.String(64)),
+    sa.Column("final_text", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("handled_at", sa.DateTime(timezone=True)),
+)
+conversations = sa.Table(
+    "review_conversations",
+    metadata,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("taken_over_by", sa.String(64)),
+    sa.Column("human_requested_at", sa.DateTime(timezone=True)),
+)
+candidates = sa.Table(
+    "training_candidates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("predicted_intent", sa.String(64)),
+    sa.Column("correct_intent", sa.String(64)),
+    sa.Column("source", sa.String(16), nullable=False),  # rejected | edited
+    sa.Column("agent", sa.String(64)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _utc(moment: Optional[datetime]) -> Optional[datetime]:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+class AlreadyHandled(RuntimeError):
+    def __init__(self, status: str, handled_by: Optional[str]) -> None:
+        super().__init__(f"already {status} by {handled_by}")
+        self.status = status
+        self.handled_by = handled_by
+
+
+class ReviewQueue:
+    def __init__(self, engine: sa.engine.Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    # -- turns -----------------------------------------------------------------------------
+    def record_turn(
+        self,
+        session_id: str,
+        buyer_id: Optional[str],
+        buyer_text: str,
+        parse: List[Dict[str, Any]],
+        replies: List[Dict[str, Any]],
+        review: bool,
+        reason: str,
+    ) -> Dict[str, Any]:
+        first = parse[0] if parse else {}
+        values = dict(
+            session_id=session_id,
+            buyer_id=buyer_id,
+            buyer_text=buyer_text,
+            intent=first.get("intent"),
+            confidence=first.get("confidence"),
+            parse=json.dumps(parse, ensure_ascii=False),
+            replies=json.dumps(replies, ensure_ascii=False),
+            reason=reason,
+            status="pending" if review else "auto_sent",
+            created_at=_now(),
+        )
+        with self.engine.begin() as conn:
+            new_id = conn.execute(suggestions.insert().values(**values)).inserted_primary_key[0]
+        return self.get(new_id)
+
+    def get(self, suggestion_id: int) -> Optional[Dict[str, Any]]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(suggestions).where(suggestions.c.id == suggestion_id)).mappings().first()
+        return self._as_dict(row) if row else None
+
+    def pending(self) -> List[Dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(suggestions).where(suggestions.c.status == "pending").order_by(suggestions.c.created_at)
+            ).mappings().all()
+        return [self._as_dict(r) for r in rows]
+
+    def claim(self, suggestion_id: int, agent: str, status: str, final_text: Optional[str] = None) -> Dict[str, Any]:
+        """Marks a waiting suggestion handled; raises AlreadyHandled for everyone but the first."""
+        with self.engine.begin() as conn:
+            won = conn.execute(
+                suggestions.update()
+                .where(suggestions.c.id == suggestion_id, suggestions.c.status == "pending")
+                .values(status=status, handled_by=agent, handled_at=_now(), final_text=final_text)
+            ).rowcount
+        current = self.get(suggestion_id)
+        if current is None:
+            raise KeyError(suggestion_id)
+        if won != 1:
+            raise AlreadyHandled(current["status"], current["handled_by"])
+        return current
+
+    # -- conversations ---------------------------------------------------------------------
+    def _conversation(self, session_id: str) -> Dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(conversations).where(conversations.c.session_id == session_id)).mappings().first()
+        return dict(row) if row else {"session_id": session_id, "taken_over_by": None, "human_requested_at": None}
+
+    def _set_conversation(self, session_id: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                conversations.update().where(conversations.c.session_id == session_id).values(**values)
+            ).rowcount
+            if not updated:
+                conn.execute(conversations.insert().values(session_id=session_id, **values))
+
+    def taken_over_by(self, session_id: str) -> Optional[str]:
+        return self._conversation(session_id)["taken_over_by"]
+
+    def take_over(self, session_id: str, agent: str) -> None:
+        self._set_conversation(session_id, taken_over_by=agent, human_requested_at=None)
+
+    def hand_back(self, session_id: str) -> None:
+        self._set_conversation(session_id, taken_over_by=None)
+
+    def request_human(self, session_id: str) -> None:
+        if self._conversation(session_id)["human_requested_at"] is None:
+            self._set_conversation(session_id, human_requested_at=_now())
+
+    def waiting_for_human(self) -> List[Dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(conversations)
+                .where(conversations.c.human_requested_at.isnot(None), conversations.c.taken_over_by.is_(None))
+                .order_by(conversations.c.human_requested_at)
+            ).mappings().all()
+        return [{**dict(r), "human_requested_at": _utc(r["human_requested_at"])} for r in rows]
+
+    def earlier_replies(self, session_id: str) -> Dict[str, int]:
+        """Per intent, how many bot replies this conversation already had (sent in any way)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(suggestions.c.intent, sa.func.count())
+                .where(suggestions.c.session_id == session_id, suggestions.c.status != "rejected")
+                .group_by(suggestions.c.intent)
+            ).all()
+        return {intent: count for intent, count in rows if intent}
+
+    # -- learning from reviews --------------------------------------------------------------
+    def add_candidate(self, text: str, predicted: Optional[str], correct: Optional[str], source: str, agent: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                candidates.insert().values(
+                    text=text, predicted_intent=predicted, correct_intent=correct, source=source, agent=agent, created_at=_now()
+                )
+            )
+
+    def candidates(self) -> List[Dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(candidates).order_by(candidates.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def metrics(self) -> Dict[str, Any]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(suggestions.c.intent, suggestions.c.status, suggestions.c.created_at, suggestions.c.handled_at)).all()
+        per_intent: Dict[str, Dict[str, int]] = {}
+        review_seconds = []
+        names = {"sent": "accepted", "edited": "edited", "rejected": "rejected", "auto_sent": "auto_sent", "pending": "pending"}
+        for intent, status, created, handled in rows:
+            counts = per_intent.setdefault(intent or "unknown", {"accepted": 0, "edited": 0, "rejected": 0, "auto_sent": 0, "pending": 0})
+            counts[names[status]] += 1
+            if handled is not None:
+                review_seconds.append((_utc(handled) - _utc(created)).total_seconds())
+        total = len(rows)
+        auto = sum(c["auto_sent"] for c in per_intent.values())
+        return {
+            "per_intent": per_intent,
+            "median_review_seconds": round(statistics.median(review_seconds), 1) if review_seconds else None,
+            "auto_send_share": round(auto / total, 3) if total else None,
+        }
+
+    @staticmethod
+    def _as_dict(row: Any) -> Dict[str, Any]:
+        item = dict(row)
+        item["parse"] = json.loads(item["parse"])
+        item["replies"] = json.loads(item["replies"])
+        item["created_at"] = _utc(item["created_at"])
+        item["handled_at"] = _utc(item["handled_at"])
+        return item

@@ -1,0 +1,72 @@
+"""The routing policy (data/shop/routing.yml): send a bot reply at once or hold it for review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Decision:
+    review: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    confidence_threshold: float
+    auto_send: List[str]
+    always_review: List[str]
+    review_after_times: Dict[str, int] = field(default_factory=dict)
+    hold_notice_after_seconds: float = 8
+    sla_amber_seconds: float = 60
+    sla_red_seconds: float = 180
+
+    @classmethod
+    def load(cls, path: Path) -> "RoutingPolicy":
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+        return cls(
+            confidence_threshold=float(raw["confidence_threshold"]),
+            auto_send=list(raw.get("auto_send", [])),
+            always_review=list(raw.get("always_review", [])),
+            review_after_times={k: int(v) for k, v in (raw.get("review_after_times") or {}).items()},
+            hold_notice_after_seconds=float(raw.get("hold_notice_after_seconds", 8)),
+            sla_amber_seconds=float(raw["sla_seconds"]["amber"]),
+            sla_red_seconds=float(raw["sla_seconds"]["red"]),
+        )
+
+    def decide(
+        self,
+        parses: Iterable[Mapping],
+        earlier_replies: Mapping[str, int],
+        taken_over_by: Optional[str] = None,
+    ) -> Decision:
+        """``earlier_replies``: how many replies to each intent this conversation already had."""
+        if taken_over_by:
+            return Decision(True, f"taken over by {taken_over_by}")
+        parses = list(parses)
+        if not parses:
+            return Decision(True, "nothing understood")
+        for parse in parses:
+            intent, confidence = parse.get("intent"), float(parse.get("confidence") or 0)
+            if intent in self.always_review:
+                return Decision(True, f"{intent} is always reviewed")
+            if confidence < self.confidence_threshold:
+                return Decision(True, f"confidence {confidence:.2f} below {self.confidence_threshold}")
+            if intent not in self.auto_send:
+                return Decision(True, f"{intent} is not auto-sent")
+            limit = self.review_after_times.get(intent)
+            if limit is not None and earlier_replies.get(intent, 0) >= limit:
+                return Decision(True, f"{intent} beyond the first {limit}")
+        return Decision(False, "auto-send")
+
+    def sla(self, waiting_seconds: float) -> str:
+        if waiting_seconds >= self.sla_red_seconds:
+            return "red"
+        if waiting_seconds >= self.sla_amber_seconds:
+            return "amber"
+        return "green"
