@@ -12,7 +12,7 @@ export ACTION_PORT ?= 5055
 export RASA_TRACKER_DB ?= $(CURDIR)/var/tracker.db
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
-.PHONY: setup seed nlp train run shell test test-fast evaluate bench validate clean
+.PHONY: setup seed nlp train run shell agent test test-fast evaluate bench validate clean
 
 setup: $(STAMP) $(SPACY_MODEL) $(NODE_STAMP)
 
@@ -51,6 +51,10 @@ validate: setup
 run: setup train
 	$(PY) -m bot seed
 	$(PY) -m bot run --model $(MODEL)
+
+# Create an agent account for the console at /agent (asks for the password).
+agent: setup
+	$(PY) -m bot agent-add $(or $(NAME),$(error usage: make agent NAME=alice))
 
 # Talk to the bot in the terminal (needs `make run` in another terminal for the actions).
 shell: setup train

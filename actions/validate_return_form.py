@@ -35,7 +35,10 @@ class ValidateReturnForm(OrderProofValidation):
         if recent is None:
             return {}
         dispatcher.utter_message(
-            response="utter_return_recent_order", order_id=recent.id, items=shop.item_names(recent)
+            response="utter_return_recent_order",
+            order_id=recent.id,
+            items=shop.item_names(recent),
+            sources={"order_id": f"orders.{recent.id}: newest delivered order of {buyer_id}", "items": "order_items"},
         )
         return {"order_id": recent.id, "buyer_id": buyer_id}
 

@@ -24,6 +24,8 @@ from sanic.response import HTTPResponse
 MAX_CHARS = 500
 CLAUSE_BOUNDARY = re.compile(r"[？?！!。；;，,\n]+|\s+")
 # Intents that ask something the bot answers; greetings and bare values never split a message.
+# Metadata Rasa adds to every bot event; not values of the reply.
+RASA_BOOKKEEPING = {"recipient_id", "template", "template_name", "model_id", "assistant_id"}
 NOT_QUESTIONS = {"greet", "thank_bye", "affirm", "deny", "inform", "nlu_fallback", "out_of_scope"}
 
 
@@ -35,7 +37,9 @@ def describe_reply(event: BotUttered) -> Dict[str, Any]:
     metadata = dict(event.metadata or {})
     response = metadata.pop("utter_action", None)
     sources = metadata.pop("sources", None) or {}
-    values = {k: v for k, v in metadata.items() if isinstance(v, (str, int, float)) and k != "recipient_id"}
+    values = {
+        k: v for k, v in metadata.items() if isinstance(v, (str, int, float)) and k not in RASA_BOOKKEEPING
+    }
     return {"response": response, "values": values, "sources": sources}
 
 
