@@ -63,3 +63,27 @@ def test_postgres_gateway_store_dedupes_by_client_id(postgres_url):
     store.touch_session("session-0001", "B001")
     assert store.latest_session_of("B001") == "session-0001"
     store.close()
+
+
+def test_postgres_review_queue_claims_exactly_once(postgres_url):
+    import threading
+
+    from bot.review.queue import AlreadyHandled, ReviewQueue
+
+    store = GatewayStore(postgres_url)
+    queue = ReviewQueue(store.engine)
+    held = queue.record_turn("session-0002", "B001", "我要退货", [{"intent": "request_return", "confidence": 0.99}], [{"text": "亲"}], True, "")
+    winners = []
+
+    def agent(name):
+        try:
+            queue.claim(held["id"], name, "sent")
+            winners.append(name)
+        except AlreadyHandled:
+            pass
+
+    threads = [threading.Thread(target=agent, args=(f"agent{i}",)) for i in range(6)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(winners) == 1 and queue.get(held["id"])["handled_by"] == winners[0]
+    store.close()

@@ -100,3 +100,17 @@ def test_agent_takes_over_and_talks_to_the_buyer(stack, agent_page, buyer_page):
     agent_page.get_by_test_id("agent-free-send").click()
     buyer_page.locator('[data-testid="qkf-msg"][data-role="agent"]').first.wait_for(timeout=20000)
     assert texts_of(buyer_page, "agent") == ["亲，我是人工客服，您的订单号是多少呢？"]
+
+
+def test_buyer_html_is_shown_as_text_in_the_console(stack, agent_page, buyer_page):
+    dialogs = []
+    agent_page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    open_widget(buyer_page, f"{stack.gateway_url}/")
+    attack = "<img src=x onerror=alert(1)>退货"
+    send(buyer_page, attack)
+    item = agent_page.locator('[data-testid="agent-queue-item"]', has_text="<img").first
+    item.wait_for(timeout=20000)
+    item.click()
+    agent_page.get_by_test_id("agent-buyer-text").filter(has_text="onerror").wait_for()
+    assert attack in agent_page.get_by_test_id("agent-buyer-text").inner_text()
+    assert agent_page.locator("img[src='x']").count() == 0 and dialogs == []
