@@ -8,6 +8,7 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(0 if
   "$python" -m venv .venv
 fi
 # wheel first, so packages published only as sources build as wheels (faster, cached)
-.venv/bin/python -m pip install --quiet "wheel==$(sed -n 's/^wheel==//p' constraints.txt)"
+wheel_pin=$(grep '^wheel==' constraints.txt) || { echo "error: constraints.txt pins no wheel version" >&2; exit 1; }
+.venv/bin/python -m pip install --quiet "$wheel_pin"
 .venv/bin/python -m pip install --quiet -r requirements.txt -c constraints.txt
 .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
