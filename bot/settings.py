@@ -28,6 +28,7 @@ class Settings:
     gateway_db_url: str
     gateway_strings_file: Path
     routing_file: Path
+    trainer_project_dir: Path
     uploads_dir: Path
     extra_origins: tuple
     rasa_port: int
@@ -55,6 +56,7 @@ class Settings:
             gateway_db_url=os.environ.get("GATEWAY_DB_URL", f"sqlite:///{var_dir / 'gateway.db'}"),
             gateway_strings_file=_path("GATEWAY_STRINGS_FILE", "data/shop/gateway_strings.yml"),
             routing_file=_path("ROUTING_POLICY_FILE", "data/shop/routing.yml"),
+            trainer_project_dir=_path("TRAINER_PROJECT_DIR", "."),
             uploads_dir=_path("UPLOADS_DIR", str(var_dir / "uploads")),
             extra_origins=tuple(o for o in os.environ.get("GATEWAY_ALLOWED_ORIGINS", "").split(",") if o),
             rasa_port=int(os.environ.get("RASA_PORT", "5005")),

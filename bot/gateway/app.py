@@ -21,11 +21,14 @@ from bot.gateway.pages import register_pages
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import GatewayStore
+from bot.gateway.trainer_api import demo_preview_values, register_trainer_console
 from bot.identity import issue_buyer_token, verify_buyer_token
 from bot.orders import build_repository
 from bot.review.agents import AgentAccounts
 from bot.review.queue import ReviewQueue
 from bot.review.routing import RoutingPolicy
+from bot.training.jobs import TrainingJobs
+from bot.training.project_data import ProjectData
 from bot.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -76,6 +79,15 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         app.ctx.orders = build_repository(settings.orders_db_url)
         app.ctx.rasa = RasaClient(f"http://{settings.host}:{settings.rasa_port}")
         await app.ctx.rasa.open()
+        app.ctx.project = ProjectData(settings.trainer_project_dir)
+        app.ctx.project.fixed_intents = set(app.ctx.project.intents())
+        app.ctx.jobs = TrainingJobs(
+            app.ctx.store.engine,
+            settings.trainer_project_dir,
+            settings.trainer_project_dir / "models",
+            f"http://{settings.host}:{settings.rasa_port}",
+        )
+        app.ctx.preview_values = lambda: demo_preview_values(app.ctx.orders)
         app.ctx.conversations = Conversations(
             app.ctx.store, app.ctx.rasa, app.ctx.queue, app.ctx.routing, strings["gateway"], app.ctx.notify_agents
         )
@@ -228,6 +240,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
 
     register_pages(app, settings, strings["pages"])
     register_agent_console(app, sio, settings, strings["agent"], room_emitter)
+    register_trainer_console(app, strings["trainer"])
     return app
 
 

@@ -92,6 +92,9 @@ class Conversations:
             parse, self.queue.earlier_replies(session_id), self.queue.taken_over_by(session_id)
         )
         turn = self.queue.record_turn(session_id, buyer_id, text, parse, replies, decision.review, decision.reason)
+        for part in parse:
+            if float(part.get("confidence") or 0) < self.routing.confidence_threshold:
+                self.queue.add_candidate(part.get("text") or text, part.get("intent"), None, "low_confidence", "bot")
         if not decision.review:
             await self.deliver(session_id, replies, emit)
         else:

@@ -48,6 +48,9 @@ class InMemoryOrderRepository:
         orders = [o for o in self._orders.values() if o.buyer_id == buyer_id]
         return sorted(orders, key=lambda o: o.created_at, reverse=True)
 
+    def recent_orders(self, limit: int) -> List[Order]:
+        return sorted(self._orders.values(), key=lambda o: o.created_at, reverse=True)[:limit]
+
     def create_return_request(
         self, order_id: str, buyer_id: str, reason: str, kind: str, postage_payer: str
     ) -> ReturnRequest:

@@ -26,6 +26,9 @@ class OrderRepository(Protocol):
     def orders_for_buyer(self, buyer_id: str) -> List[Order]:
         """Newest first."""
 
+    def recent_orders(self, limit: int) -> List[Order]:
+        """The shop's newest orders (for previews)."""
+
     def create_return_request(
         self, order_id: str, buyer_id: str, reason: str, kind: str, postage_payer: str
     ) -> ReturnRequest: ...

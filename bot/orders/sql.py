@@ -293,6 +293,12 @@ class SqlOrderRepository:
     def orders_for_buyer(self, buyer_id: str) -> List[Order]:
         return self._orders(orders.c.buyer_id == buyer_id)
 
+    @_unavailable_on_connection_error
+    def recent_orders(self, limit: int) -> List[Order]:
+        with self.engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(sa.select(orders.c.id).order_by(orders.c.created_at.desc()).limit(limit))]
+        return self._orders(orders.c.id.in_(ids)) if ids else []
+
     # -- return requests -------------------------------------------------------------------
     @staticmethod
     def _return_request(row: Any) -> ReturnRequest:

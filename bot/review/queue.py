@@ -47,6 +47,7 @@ candidates = sa.Table(
     sa.Column("correct_intent", sa.String(64)),
     sa.Column("source", sa.String(16), nullable=False),  # rejected | edited
     sa.Column("agent", sa.String(64)),
+    sa.Column("status", sa.String(16), nullable=False, default="open"),  # open | accepted | dismissed
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -179,7 +180,8 @@ class ReviewQueue:
         with self.engine.begin() as conn:
             conn.execute(
                 candidates.insert().values(
-                    text=text, predicted_intent=predicted, correct_intent=correct, source=source, agent=agent, created_at=_now()
+                    text=text, predicted_intent=predicted, correct_intent=correct, source=source, agent=agent,
+                    status="open", created_at=_now(),
                 )
             )
 
@@ -187,6 +189,15 @@ class ReviewQueue:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(candidates).order_by(candidates.c.id)).mappings().all()
         return [dict(r) for r in rows]
+
+    def candidate(self, candidate_id: int) -> Optional[Dict[str, Any]]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(candidates).where(candidates.c.id == candidate_id)).mappings().first()
+        return dict(row) if row else None
+
+    def close_candidate(self, candidate_id: int, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(candidates.update().where(candidates.c.id == candidate_id).values(status=status))
 
     def metrics(self) -> Dict[str, Any]:
         with self.engine.connect() as conn:

@@ -21,6 +21,7 @@ class RoutingPolicy:
     auto_send: List[str]
     always_review: List[str]
     review_after_times: Dict[str, int] = field(default_factory=dict)
+    review_unlisted: bool = False
     hold_notice_after_seconds: float = 8
     sla_amber_seconds: float = 60
     sla_red_seconds: float = 180
@@ -34,6 +35,7 @@ class RoutingPolicy:
             auto_send=list(raw.get("auto_send", [])),
             always_review=list(raw.get("always_review", [])),
             review_after_times={k: int(v) for k, v in (raw.get("review_after_times") or {}).items()},
+            review_unlisted=raw.get("unlisted_intents", "send") == "review",
             hold_notice_after_seconds=float(raw.get("hold_notice_after_seconds", 8)),
             sla_amber_seconds=float(raw["sla_seconds"]["amber"]),
             sla_red_seconds=float(raw["sla_seconds"]["red"]),
@@ -57,7 +59,7 @@ class RoutingPolicy:
                 return Decision(True, f"{intent} is always reviewed")
             if confidence < self.confidence_threshold:
                 return Decision(True, f"confidence {confidence:.2f} below {self.confidence_threshold}")
-            if intent not in self.auto_send:
+            if intent not in self.auto_send and (self.review_unlisted or intent == "nlu_fallback"):
                 return Decision(True, f"{intent} is not auto-sent")
             limit = self.review_after_times.get(intent)
             if limit is not None and earlier_replies.get(intent, 0) >= limit:

@@ -113,3 +113,11 @@ def test_passwords_are_hashed_with_scrypt_and_sessions_expire(tmp_path):
     assert accounts.who(token) is None
     with pytest.raises(ValueError):
         accounts.add("bob", "short")
+
+
+def test_unlisted_intents_follow_the_policy_default(policy):
+    import dataclasses
+
+    assert not policy.decide(parse("ask_invoice"), {}).review
+    assert dataclasses.replace(policy, review_unlisted=True).decide(parse("ask_invoice"), {}).review
+    assert policy.decide(parse("nlu_fallback", 0.99), {}).review

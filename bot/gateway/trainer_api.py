@@ -1,0 +1,243 @@
+"""The trainer console: intents, examples, templates, rules and stories written into the project's
+YAML files; candidates from agents' reviews; validation; training, evaluation, swap and rollback.
+Trainers only: agents get 403, everyone else 401."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Dict
+
+from sanic import Sanic, response
+from sanic.request import Request
+
+from bot.gateway.agent_api import COOKIE
+from bot.training.checks import validate
+from bot.training.jobs import JobRunning
+from bot.training.project_data import DataError
+
+STATIC = Path(__file__).resolve().parent / "static"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TRAINER_ROLES = ("trainer",)
+
+
+def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
+    def trainers_only(handler):
+        @functools.wraps(handler)
+        async def guarded(request: Request, *args, **kwargs):
+            who = app.ctx.accounts.who(request.cookies.get(COOKIE))
+            if who is None:
+                return response.json({"error": "trainers only: log in at /trainer"}, status=401)
+            if who["role"] not in TRAINER_ROLES:
+                return response.json({"error": "this account is not a trainer"}, status=403)
+            return await handler(request, who, *args, **kwargs)
+
+        return guarded
+
+    def refused(error: DataError):
+        return response.json({"errors": error.errors}, status=409 if error.conflict else 400)
+
+    def body(request: Request) -> Dict[str, Any]:
+        return request.json if isinstance(request.json, dict) else {}
+
+    @app.get("/trainer")
+    async def page(_: Request):
+        return await response.file(TEMPLATES / "trainer.html")
+
+    @app.get("/trainer/strings")
+    async def trainer_strings(_: Request):
+        return response.json(strings)
+
+    app.static("/trainer/static/trainer.js", str(STATIC / "trainer.js"), content_type="application/javascript; charset=utf-8")
+    app.static("/trainer/static/trainer.css", str(STATIC / "trainer.css"), content_type="text/css; charset=utf-8")
+
+    @app.post("/trainer/login")
+    async def login(request: Request):
+        token = app.ctx.accounts.login(str(body(request).get("username") or ""), str(body(request).get("password") or ""))
+        who = app.ctx.accounts.who(token)
+        if who is None or who["role"] not in TRAINER_ROLES:
+            return response.json({"error": "wrong username or password"}, status=401)
+        reply = response.json(who)
+        reply.cookies[COOKIE] = token
+        reply.cookies[COOKIE]["httponly"] = True
+        reply.cookies[COOKIE]["samesite"] = "Strict"
+        reply.cookies[COOKIE]["path"] = "/"
+        return reply
+
+    @app.post("/trainer/logout")
+    async def logout(request: Request):
+        app.ctx.accounts.logout(request.cookies.get(COOKIE))
+        reply = response.json({"ok": True})
+        del reply.cookies[COOKIE]
+        return reply
+
+    @app.get("/trainer/api/me")
+    @trainers_only
+    async def me(_: Request, who):
+        return response.json(who)
+
+    # -- data ------------------------------------------------------------------------------
+    @app.get("/trainer/api/intents")
+    @trainers_only
+    async def intents(_: Request, who):
+        return response.json({"intents": list(app.ctx.project.intents().values())})
+
+    @app.post("/trainer/api/intents")
+    @trainers_only
+    async def create_intent(request: Request, who):
+        data = body(request)
+        examples = data.get("examples") if isinstance(data.get("examples"), list) else []
+        try:
+            app.ctx.project.add_intent(str(data.get("name") or ""), [str(e) for e in examples])
+        except DataError as error:
+            return refused(error)
+        return response.json({"ok": True})
+
+    @app.post("/trainer/api/intents/<name>/examples")
+    @trainers_only
+    async def add_example(request: Request, who, name: str):
+        try:
+            app.ctx.project.add_example(name, str(body(request).get("text") or ""))
+        except DataError as error:
+            return refused(error)
+        return response.json({"ok": True})
+
+    @app.delete("/trainer/api/intents/<name>/examples")
+    @trainers_only
+    async def delete_example(request: Request, who, name: str):
+        try:
+            app.ctx.project.delete_example(name, str(body(request).get("text") or ""))
+        except DataError as error:
+            return refused(error)
+        return response.json({"ok": True})
+
+    @app.put("/trainer/api/responses/<name>")
+    @trainers_only
+    async def save_response(request: Request, who, name: str):
+        texts = body(request).get("texts")
+        texts = [str(t) for t in texts] if isinstance(texts, list) else []
+        slots = list((app.ctx.project.domain().get("slots") or {}).keys())
+        try:
+            app.ctx.project.set_response(name, texts, slots)
+        except DataError as error:
+            return refused(error)
+        return response.json({"ok": True})
+
+    @app.post("/trainer/api/preview")
+    @trainers_only
+    async def preview(request: Request, who):
+        text = str(body(request).get("text") or "")
+        values = app.ctx.preview_values()
+        for key, value in values.items():
+            text = text.replace("{" + key + "}", str(value))
+        return response.json({"text": text, "values": values})
+
+    @app.post("/trainer/api/rules")
+    @trainers_only
+    async def add_rule(request: Request, who):
+        data = body(request)
+        try:
+            app.ctx.project.add_rule(str(data.get("intent") or ""), str(data.get("response") or ""))
+        except DataError as error:
+            return refused(error)
+        return response.json({"ok": True})
+
+    @app.post("/trainer/api/stories")
+    @trainers_only
+    async def add_story(request: Request, who):
+        data = body(request)
+        steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+        steps = [{k: str(v) for k, v in s.items() if k in ("intent", "action")} for s in steps if isinstance(s, dict)]
+        try:
+            app.ctx.project.add_story(str(data.get("name") or ""), steps)
+        except DataError as error:
+            return refused(error)
+        return response.json({"ok": True})
+
+    # -- candidates ------------------------------------------------------------------------
+    @app.get("/trainer/api/candidates")
+    @trainers_only
+    async def candidates(_: Request, who):
+        found = [c for c in app.ctx.queue.candidates() if c.get("status", "open") == "open"]
+        return response.json(
+            {"candidates": [{k: c[k] for k in ("id", "text", "predicted_intent", "correct_intent", "source")} for c in found]}
+        )
+
+    @app.post("/trainer/api/candidates/<candidate_id:int>/accept")
+    @trainers_only
+    async def accept_candidate(request: Request, who, candidate_id: int):
+        candidate = app.ctx.queue.candidate(candidate_id)
+        if candidate is None:
+            return response.json({"errors": ["no such candidate"]}, status=404)
+        try:
+            app.ctx.project.add_example(str(body(request).get("intent") or ""), candidate["text"])
+        except DataError as error:
+            return refused(error)
+        app.ctx.queue.close_candidate(candidate_id, "accepted")
+        return response.json({"ok": True})
+
+    @app.post("/trainer/api/candidates/<candidate_id:int>/dismiss")
+    @trainers_only
+    async def dismiss_candidate(_: Request, who, candidate_id: int):
+        app.ctx.queue.close_candidate(candidate_id, "dismissed")
+        return response.json({"ok": True})
+
+    # -- validate, train, models -----------------------------------------------------------
+    @app.post("/trainer/api/validate")
+    @trainers_only
+    async def run_validation(_: Request, who):
+        return response.json(await app.loop.run_in_executor(None, validate, app.ctx.project))
+
+    @app.post("/trainer/api/train")
+    @trainers_only
+    async def train(request: Request, who):
+        try:
+            job = app.ctx.jobs.start(confirm_worse=bool(body(request).get("confirm_worse")))
+        except JobRunning as error:
+            return response.json({"errors": [str(error)]}, status=409)
+        return response.json({"job": job})
+
+    @app.get("/trainer/api/train")
+    @trainers_only
+    async def job_status(_: Request, who):
+        return response.json({"job": app.ctx.jobs.latest()})
+
+    @app.get("/trainer/api/models")
+    @trainers_only
+    async def model_history(_: Request, who):
+        return response.json({"models": app.ctx.jobs.history()})
+
+    @app.post("/trainer/api/models/<name>/activate")
+    @trainers_only
+    async def activate(_: Request, who, name: str):
+        try:
+            await app.ctx.jobs.activate(name)
+        except KeyError:
+            return response.json({"errors": ["no such model"]}, status=404)
+        except RuntimeError as error:
+            return response.json({"errors": [str(error)]}, status=502)
+        return response.json({"ok": True})
+
+    @app.get("/trainer/api/report/<name>")
+    @trainers_only
+    async def report(_: Request, who, name: str):
+        found = app.ctx.jobs.report(name)
+        return response.json(found) if found else response.json({"errors": ["no report"]}, status=404)
+
+    @app.get("/trainer/reports/<name>/<filename>")
+    @trainers_only
+    async def report_file(_: Request, who, name: str, filename: str):
+        found = app.ctx.jobs.model(name)
+        if found is None or filename != "intent_confusion_matrix.png" or not found["report_dir"]:
+            return response.json({"errors": ["not found"]}, status=404)
+        return await response.file(Path(found["report_dir"]) / filename)
+
+
+def demo_preview_values(orders) -> Dict[str, Any]:
+    """Values of a real demo product and order for previewing templates."""
+    values: Dict[str, Any] = {}
+    for product in orders.list_products()[:1]:
+        values.update(product=product.name, material=product.material, price=f"{product.lowest_price:g}")
+    for order in orders.recent_orders(1):
+        values.update(order_id=order.id, courier=order.courier or "", tracking_no=order.tracking_no or "")
+    return values

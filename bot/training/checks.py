@@ -1,0 +1,62 @@
+"""Validation a trainer runs before training: Rasa's own `rasa data validate` plus the project's
+checks (enough examples, no example in two intents, every intent answered, template variables)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from typing import Dict, List
+
+from bot.training.project_data import VARIABLE, ProjectData
+
+MIN_EXAMPLES = 10
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def project_checks(data: ProjectData) -> List[Dict[str, str]]:
+    problems: List[Dict[str, str]] = []
+    intents = data.intents()
+    seen: Dict[str, str] = {}
+    for name, info in intents.items():
+        if len(info["examples"]) < MIN_EXAMPLES and name not in ("affirm", "deny"):
+            problems.append({"level": "error", "message": f"{name}: {len(info['examples'])} examples, at least {MIN_EXAMPLES} needed"})
+        if not info["has_rule"]:
+            problems.append({"level": "error", "message": f"{name}: no rule or story answers this intent"})
+        for example in info["examples"]:
+            if example in seen and seen[example] != name:
+                problems.append({"level": "error", "message": f"'{example}' is in both {seen[example]} and {name}"})
+            seen[example] = name
+    domain = data.domain()
+    slots = set(domain.get("slots", {}) or {})
+    for info in intents.values():
+        for response in info["responses"]:
+            for variant in domain.get("responses", {}).get(response, []):
+                unknown = set(VARIABLE.findall(str(variant.get("text", "")))) - slots
+                if unknown:
+                    problems.append(
+                        {"level": "error", "message": f"{response} is sent by a rule but needs values no slot supplies: {', '.join(sorted(unknown))}"}
+                    )
+    return problems
+
+
+def rasa_validate(data: ProjectData) -> List[Dict[str, str]]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(
+        [sys.executable, "-m", "rasa", "data", "validate"], cwd=data.root, env=env, capture_output=True, text=True, timeout=600
+    )
+    problems = []
+    for line in ANSI.sub("", result.stdout + result.stderr).splitlines():
+        if "UserWarning:" in line and "is not used in any story or rule" not in line:
+            problems.append({"level": "warning", "message": line.split("UserWarning:", 1)[1].strip()})
+        elif " ERROR " in line:
+            problems.append({"level": "error", "message": line.split(" ERROR ", 1)[1].strip()})
+    if result.returncode != 0 and not any(p["level"] == "error" for p in problems):
+        problems.append({"level": "error", "message": "rasa data validate failed"})
+    return problems
+
+
+def validate(data: ProjectData) -> Dict[str, object]:
+    problems = project_checks(data) + rasa_validate(data)
+    return {"ok": not any(p["level"] == "error" for p in problems), "problems": problems}
