@@ -52,9 +52,9 @@ run: setup train
 	$(PY) -m bot seed
 	$(PY) -m bot run --model $(MODEL)
 
-# Create an agent account for the console at /agent (asks for the password).
+# Create an account (asks for the password): agents use /agent, trainers (ROLE=trainer) /trainer.
 agent: setup
-	$(PY) -m bot agent-add $(or $(NAME),$(error usage: make agent NAME=alice))
+	$(PY) -m bot agent-add $(or $(NAME),$(error usage: make agent NAME=alice [ROLE=trainer])) --role $(or $(ROLE),agent)
 
 # Talk to the bot in the terminal (needs `make run` in another terminal for the actions).
 shell: setup train

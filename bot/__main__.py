@@ -94,6 +94,38 @@ def cmd_agent_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trainer(settings: Settings, args: argparse.Namespace) -> int:
+    """The trainer console's data operations from the terminal (same files, same validation)."""
+    import json
+
+    from bot.training.checks import validate
+    from bot.training.project_data import DataError, ProjectData
+
+    project = ProjectData(settings.trainer_project_dir)
+    try:
+        if args.trainer_command == "intents":
+            for name, info in sorted(project.intents().items()):
+                print(f"{name}\t{len(info['examples'])} examples\t{'rule' if info['has_rule'] else 'NO RULE'}")
+        elif args.trainer_command == "add-intent":
+            project.add_intent(args.name, args.examples)
+        elif args.trainer_command == "add-example":
+            project.add_example(args.intent, args.text)
+        elif args.trainer_command == "set-response":
+            slots = list((project.domain().get("slots") or {}).keys())
+            project.set_response(args.name, args.texts, slots)
+        elif args.trainer_command == "add-rule":
+            project.add_rule(args.intent, args.response)
+        elif args.trainer_command == "validate":
+            result = validate(project)
+            print(json.dumps(result, ensure_ascii=False, indent=2))
+            return 0 if result["ok"] else 1
+    except DataError as error:
+        for message in error.errors:
+            print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Qinkefu command line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +142,22 @@ def main(argv=None) -> int:
     agent_add.add_argument("username")
     agent_add.add_argument("--role", default="agent", choices=["agent", "trainer"])
     agent_add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    trainer = commands.add_parser("trainer", help="edit intents, examples, templates and rules; validate")
+    trainer_commands = trainer.add_subparsers(dest="trainer_command", required=True)
+    trainer_commands.add_parser("intents", help="list intents with their example counts")
+    add_intent = trainer_commands.add_parser("add-intent", help="a new intent with its examples")
+    add_intent.add_argument("name")
+    add_intent.add_argument("examples", nargs="+")
+    add_example = trainer_commands.add_parser("add-example")
+    add_example.add_argument("intent")
+    add_example.add_argument("text")
+    set_response = trainer_commands.add_parser("set-response", help="a reply template with one or more wordings")
+    set_response.add_argument("name")
+    set_response.add_argument("texts", nargs="+")
+    add_rule = trainer_commands.add_parser("add-rule", help="when INTENT, reply RESPONSE")
+    add_rule.add_argument("intent")
+    add_rule.add_argument("response")
+    trainer_commands.add_parser("validate", help="rasa data validate and the project's own checks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler = {
@@ -120,6 +168,7 @@ def main(argv=None) -> int:
         "run": cmd_run,
         "token": cmd_token,
         "agent-add": cmd_agent_add,
+        "trainer": cmd_trainer,
     }[args.command]
     return handler(Settings.from_env(), args)
 

@@ -140,6 +140,7 @@ def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] 
             f"  Demo shop with the widget:  {base}:{settings.gateway_port}/  (log in a demo buyer: ?buyer=B001)\n"
             f"  Product page:               {base}:{settings.gateway_port}/shop/product/P001?buyer=B001\n"
             f"  Agent console:              {base}:{settings.gateway_port}/agent  (accounts: make agent NAME=alice)\n"
+            f"  Trainer console:            {base}:{settings.gateway_port}/trainer  (make agent NAME=tina ROLE=trainer)\n"
             f"  Gateway health / ready:     {base}:{settings.gateway_port}/health  /ready\n"
             f"  Logs:                       {log_dir}\n"
             "Press Ctrl-C to stop everything.",

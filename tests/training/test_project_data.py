@@ -87,3 +87,16 @@ def test_project_checks_flag_thin_and_unanswered_intents(project):
     assert any("ask_invoice: 1 examples" in m for m in messages)
     assert any("ask_invoice: no rule or story" in m for m in messages)
     assert not any(m.startswith("ask_stock") for m in messages)
+
+
+def test_the_same_operations_from_the_cli(project, monkeypatch, capsys):
+    from bot.__main__ import main
+
+    monkeypatch.setenv("TRAINER_PROJECT_DIR", str(project.root))
+    assert main(["trainer", "add-intent", "ask_invoice", "能开发票吗", "可以开电子发票吗"]) == 0
+    assert main(["trainer", "add-example", "ask_invoice", "发票怎么开"]) == 0
+    assert main(["trainer", "set-response", "utter_ask_invoice", "亲，可以为您开具电子发票的呢~"]) == 0
+    assert main(["trainer", "add-rule", "ask_invoice", "utter_ask_invoice"]) == 0
+    assert main(["trainer", "add-example", "ask_invoice", "能开发票吗"]) == 2
+    assert "already an example" in capsys.readouterr().err
+    assert project.intents()["ask_invoice"]["examples"] == ["能开发票吗", "可以开电子发票吗", "发票怎么开"]

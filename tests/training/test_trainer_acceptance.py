@@ -3,9 +3,9 @@ swap a buyer asking 能开发票吗 gets that template, with no process restarte
 suggestion shows up as a candidate and is moved into an intent. Real training, real servers."""
 
 import asyncio
+import concurrent.futures
 import os
 import shutil
-import time
 
 import pytest
 import requests
@@ -13,7 +13,9 @@ import requests
 from bot.gateway.store import GatewayStore
 from bot.review.agents import AgentAccounts
 from tests.conftest import ROOT, SECRET
+from tests.gateway.browser import SCREENSHOTS
 from tests.gateway.test_gateway_api import Buyer
+from tests.gateway.test_widget_browser import browser, open_widget, send  # noqa: F401 (fixture)
 from tests.servers import RunningBot
 
 pytestmark = pytest.mark.slow
@@ -48,6 +50,12 @@ def trainer_stack(tmp_path_factory):
     running.stop()
 
 
+def run_async(coroutine):
+    """asyncio.run in a worker thread: Playwright's sync API keeps a loop running in this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def login(stack, path, name):
     session = requests.Session()
     assert session.post(f"{stack.gateway_url}{path}", json={"username": name, "password": PASSWORD}, timeout=10).ok
@@ -64,46 +72,75 @@ def test_roles_keep_agents_and_buyers_out_of_the_trainer_console(trainer_stack):
     assert trainer.get(f"{stack.gateway_url}/agent/api/queue", timeout=10).status_code == 401
 
 
-def test_new_intent_is_trained_swapped_in_and_answered_without_restart(trainer_stack):
-    stack, project = trainer_stack
+def test_invalid_template_is_refused(trainer_stack):
+    stack, _ = trainer_stack
     trainer = login(stack, "/trainer/login", "tina")
-    url = stack.gateway_url
-    assert trainer.post(f"{url}/trainer/api/intents", json={"name": "ask_invoice", "examples": INVOICE[:-1]}, timeout=30).ok
-    assert trainer.post(f"{url}/trainer/api/intents/ask_invoice/examples", json={"text": INVOICE[-1]}, timeout=30).ok
-    bad = trainer.put(f"{url}/trainer/api/responses/utter_ask_invoice", json={"texts": ["亲，{invoice_no}"]}, timeout=30)
+    bad = trainer.put(f"{stack.gateway_url}/trainer/api/responses/utter_bad", json={"texts": ["亲，{invoice_no}"]}, timeout=30)
     assert bad.status_code == 400 and "invoice_no" in bad.json()["errors"][0]
-    assert trainer.put(f"{url}/trainer/api/responses/utter_ask_invoice", json={"texts": [TEMPLATE]}, timeout=30).ok
-    assert trainer.post(f"{url}/trainer/api/rules", json={"intent": "ask_invoice", "response": "utter_ask_invoice"}, timeout=30).ok
-    preview = trainer.post(f"{url}/trainer/api/preview", json={"text": "亲，订单{order_id}"}, timeout=10).json()
-    assert preview["text"].startswith("亲，订单") and "{order_id}" not in preview["text"]
+    empty = trainer.post(f"{stack.gateway_url}/trainer/api/intents", json={"name": "Bad Name", "examples": ["x"]}, timeout=30)
+    assert empty.status_code == 400 and "invalid intent name" in empty.json()["errors"][0]
+
+
+def test_new_intent_is_trained_swapped_in_and_answered_without_restart(trainer_stack, browser):
+    """In the trainer console (real browser): new intent, template, rule, validate, train; then a
+    buyer in the widget (second browser context) gets the new template."""
+    stack, project = trainer_stack
+    url = stack.gateway_url
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{url}/trainer")
+    page.get_by_test_id("trainer-login-user").fill("tina")
+    page.get_by_test_id("trainer-login-password").fill(PASSWORD)
+    page.get_by_test_id("trainer-login-submit").click()
+    page.get_by_test_id("trainer-intent-list").wait_for()
+
+    page.get_by_test_id("trainer-new-intent-name").fill("ask_invoice")
+    page.get_by_test_id("trainer-new-intent-examples").fill("\n".join(INVOICE))
+    page.get_by_test_id("trainer-create-intent").click()
+    item = page.locator('[data-testid="trainer-intent-item"][data-intent="ask_invoice"]')
+    item.wait_for(timeout=30000)
+    item.click()
+    assert page.get_by_test_id("trainer-template-name").input_value() == "utter_ask_invoice"
+    page.get_by_test_id("trainer-template-texts").fill(TEMPLATE)
+    page.get_by_test_id("trainer-save-template").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=trainer-status]').textContent.length > 0", timeout=30000)
+    page.get_by_test_id("trainer-attach-rule").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=trainer-response]')].some(e => e.textContent.includes('utter_ask_invoice'))",
+        timeout=30000,
+    )
     assert "ask_invoice" in (project / "domain.yml").read_text(encoding="utf-8")
-    checks = trainer.post(f"{url}/trainer/api/validate", timeout=600).json()
+    assert "ask_invoice is answered with utter_ask_invoice" in (project / "data/rules/trainer.yml").read_text(encoding="utf-8")
+
+    page.get_by_test_id("trainer-validate").click()
+    checks = page.request.post(f"{url}/trainer/api/validate", timeout=600000).json()
     assert checks["ok"], checks["problems"]
 
-    job = trainer.post(f"{url}/trainer/api/train", json={}, timeout=30).json()["job"]
-    assert job["status"] == "training"
-    assert trainer.post(f"{url}/trainer/api/train", json={}, timeout=30).status_code == 409  # one job at a time
-    deadline = time.monotonic() + 1200
-    while time.monotonic() < deadline:
-        job = trainer.get(f"{url}/trainer/api/train", timeout=10).json()["job"]
-        if job["status"] in ("swapped", "kept", "failed"):
-            break
-        time.sleep(3)
-    assert job["status"] in ("swapped", "kept"), job
-    if job["status"] == "kept":  # worse on the held-in set: the trainer confirms
-        assert trainer.post(f"{url}/trainer/api/models/{job['model']}/activate", timeout=300).ok
-    history = trainer.get(f"{url}/trainer/api/models", timeout=10).json()["models"]
-    assert [m["name"] for m in history if m["active"]] == [job["model"]]
-    report = trainer.get(f"{url}/trainer/api/report/{job['model']}", timeout=10).json()
-    assert 0 < report["accuracy"] <= 1 and "ask_stock" in report["per_intent"]
+    page.get_by_test_id("trainer-train").click()
+    page.wait_for_function(
+        "() => ['swapped', 'kept', 'failed'].includes(document.querySelector('[data-testid=trainer-job-status]')?.dataset.status)",
+        timeout=1200000,
+        polling=2000,
+    )
+    status = page.get_by_test_id("trainer-job-status").get_attribute("data-status")
+    assert status in ("swapped", "kept"), page.get_by_test_id("trainer-job-message").inner_text()
+    if status == "kept":  # worse on the held-in set: the trainer confirms
+        page.get_by_test_id("trainer-confirm-worse").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=trainer-model][data-active=true]')].some(e => e.dataset.model.startsWith('model-'))",
+        timeout=300000,
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "trainer-console.png"), full_page=True)
+    context.close()
 
-    async def buyer_asks():
-        async with Buyer(stack) as buyer:
-            await buyer.send("能开发票吗")
-            [reply] = await buyer.bot_replies()
-            return reply["text"]
-
-    assert asyncio.run(buyer_asks()) == TEMPLATE
+    buyer = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN").new_page()
+    open_widget(buyer, f"{url}/")
+    send(buyer, "能开发票吗")
+    buyer.wait_for_function(
+        "() => [...document.querySelectorAll('[data-role=\"bot\"] [data-testid=\"qkf-text\"]')].length >= 1", timeout=30000
+    )
+    assert buyer.locator('[data-role="bot"] [data-testid="qkf-text"]').first.inner_text() == TEMPLATE
 
 
 def test_rejected_suggestion_becomes_a_candidate_and_moves_into_an_intent(trainer_stack):
@@ -113,7 +150,7 @@ def test_rejected_suggestion_becomes_a_candidate_and_moves_into_an_intent(traine
 
     async def buyer_complains():
         async with Buyer(stack) as buyer:
-            await buyer.send("这个发票你们到底给不给开")
+            await buyer.send("你们这发票拖了一周还不开 我要投诉")
             for _ in range(300):
                 held = [s for s in agent.get(f"{url}/agent/api/queue", timeout=10).json()["suggestions"] if s["session_id"] == buyer.session_id]
                 if held:
@@ -121,15 +158,15 @@ def test_rejected_suggestion_becomes_a_candidate_and_moves_into_an_intent(traine
                 await asyncio.sleep(0.1)
             return None
 
-    suggestion = asyncio.run(buyer_complains())
+    suggestion = run_async(buyer_complains())
     if suggestion is None:
         pytest.fail("the message was not held for review")
     assert agent.post(f"{url}/agent/api/suggestions/{suggestion['id']}/reject", json={"intent": "ask_invoice"}, timeout=60).ok
     trainer = login(stack, "/trainer/login", "tina")
     candidates = trainer.get(f"{url}/trainer/api/candidates", timeout=10).json()["candidates"]
-    [candidate] = [c for c in candidates if c["text"] == "这个发票你们到底给不给开" and c["source"] == "rejected"]
+    [candidate] = [c for c in candidates if c["text"] == "你们这发票拖了一周还不开 我要投诉" and c["source"] == "rejected"]
     assert candidate["correct_intent"] == "ask_invoice"
     assert trainer.post(f"{url}/trainer/api/candidates/{candidate['id']}/accept", json={"intent": "ask_invoice"}, timeout=30).ok
-    assert "这个发票你们到底给不给开" in (project / "data" / "nlu" / "trainer.yml").read_text(encoding="utf-8")
+    assert "你们这发票拖了一周还不开 我要投诉" in (project / "data" / "nlu" / "trainer.yml").read_text(encoding="utf-8")
     remaining = trainer.get(f"{url}/trainer/api/candidates", timeout=10).json()["candidates"]
     assert candidate["id"] not in [c["id"] for c in remaining]
