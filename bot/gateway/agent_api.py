@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 import socketio
-import yaml
 from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.identity import issue_buyer_token
 from bot.review.agents import AgentAccounts
 from bot.review.queue import AlreadyHandled
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import Settings
 
 COOKIE = "qkf_agent"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -26,18 +25,14 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 AGENT_ROLES = ("agent",)
 
 
-def domain_intents(path: Path) -> list:
-    with open(path, encoding="utf-8") as handle:
-        intents = yaml.safe_load(handle)["intents"]
-    return [i for i in intents if isinstance(i, str) and not i.startswith("EXTERNAL_")]
-
-
 def _iso(moment: Optional[datetime]) -> Optional[str]:
     return moment.isoformat() if moment else None
 
 
 def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Settings, strings: Dict[str, str], room_emitter: Callable) -> None:
-    intents = domain_intents(PROJECT_ROOT / "domain.yml")
+    def intents() -> list:
+        """The project's intents now, including those a trainer added."""
+        return sorted(app.ctx.project.intents())
 
     def agent_of(request: Request) -> Optional[Dict[str, str]]:
         who = app.ctx.accounts.who(request.cookies.get(COOKIE))
@@ -166,7 +161,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
     @app.get("/agent/api/intents")
     @agents_only
     async def intent_list(_: Request, agent):
-        return response.json({"intents": intents})
+        return response.json({"intents": intents()})
 
     @app.get("/agent/api/metrics")
     @agents_only
@@ -209,7 +204,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
     async def reject(request: Request, agent, suggestion_id: int):
         body = request.json if isinstance(request.json, dict) else {}
         intent = str(body.get("intent") or "")
-        if intent not in intents:
+        if intent not in intents():
             return response.json({"error": "choose one of the domain's intents"}, status=400)
         current = app.ctx.queue.get(suggestion_id)
         if current is None:

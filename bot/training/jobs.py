@@ -212,7 +212,12 @@ class TrainingJobs:
         return {
             "accuracy": report["accuracy"],
             "per_intent": {
-                k: {m: round(v[m], 3) if isinstance(v[m], float) else v[m] for m in ("precision", "recall", "f1-score", "support")}
+                k: {
+                    "precision": round(v["precision"], 3),
+                    "recall": round(v["recall"], 3),
+                    "f1": round(v["f1-score"], 3),
+                    "support": v["support"],
+                }
                 for k, v in report.items()
                 if isinstance(v, dict) and "support" in v and k not in ("macro avg", "weighted avg", "micro avg")
             },
