@@ -4,7 +4,6 @@ users get 401 on every endpoint and are refused on the namespace."""
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timezone
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -14,12 +13,12 @@ import socketio
 from sanic import Sanic, response
 from sanic.request import Request
 
+from bot.gateway.staff_auth import COOKIE, register_login, staff_only
 from bot.identity import issue_buyer_token
 from bot.review.agents import AgentAccounts
 from bot.review.queue import AlreadyHandled
 from bot.settings import Settings
 
-COOKIE = "qkf_agent"
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 AGENT_ROLES = ("agent",)
@@ -34,19 +33,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
         """The project's intents now, including those a trainer added."""
         return sorted(app.ctx.project.intents())
 
-    def agent_of(request: Request) -> Optional[Dict[str, str]]:
-        who = app.ctx.accounts.who(request.cookies.get(COOKIE))
-        return who if who and who["role"] in AGENT_ROLES else None
-
-    def agents_only(handler):
-        @functools.wraps(handler)
-        async def guarded(request: Request, *args, **kwargs):
-            agent = agent_of(request)
-            if agent is None:
-                return response.json({"error": "agents only: log in at /agent"}, status=401)
-            return await handler(request, agent, *args, **kwargs)
-
-        return guarded
+    agents_only = staff_only(app, AGENT_ROLES, "/agent")
 
     def view(suggestion: Dict[str, Any]) -> Dict[str, Any]:
         waiting = (datetime.now(timezone.utc) - suggestion["created_at"]).total_seconds()
@@ -89,27 +76,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
     app.static("/agent/static/agent.js", str(STATIC / "agent.js"), content_type="application/javascript; charset=utf-8")
     app.static("/agent/static/agent.css", str(STATIC / "agent.css"), content_type="text/css; charset=utf-8")
 
-    @app.post("/agent/login")
-    async def login(request: Request):
-        body = request.json if isinstance(request.json, dict) else {}
-        token = app.ctx.accounts.login(str(body.get("username") or ""), str(body.get("password") or ""))
-        who = app.ctx.accounts.who(token)
-        if who is None or who["role"] not in AGENT_ROLES:
-            return response.json({"error": "wrong username or password"}, status=401)
-        reply = response.json(who)
-        reply.cookies[COOKIE] = token
-        reply.cookies[COOKIE]["httponly"] = True
-        reply.cookies[COOKIE]["samesite"] = "Strict"
-        reply.cookies[COOKIE]["path"] = "/"
-        reply.cookies[COOKIE]["max-age"] = int(app.ctx.accounts.session_lifetime.total_seconds())
-        return reply
-
-    @app.post("/agent/logout")
-    async def logout(request: Request):
-        app.ctx.accounts.logout(request.cookies.get(COOKIE))
-        reply = response.json({"ok": True})
-        del reply.cookies[COOKIE]
-        return reply
+    register_login(app, "/agent", AGENT_ROLES)
 
     @app.get("/agent/api/me")
     @agents_only

@@ -4,14 +4,13 @@ Trainers only: agents get 403, everyone else 401."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any, Dict
 
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.gateway.agent_api import COOKIE
+from bot.gateway.staff_auth import register_login, staff_only
 from bot.training.checks import validate
 from bot.training.jobs import JobRunning
 from bot.training.project_data import DataError
@@ -22,17 +21,7 @@ TRAINER_ROLES = ("trainer",)
 
 
 def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
-    def trainers_only(handler):
-        @functools.wraps(handler)
-        async def guarded(request: Request, *args, **kwargs):
-            who = app.ctx.accounts.who(request.cookies.get(COOKIE))
-            if who is None:
-                return response.json({"error": "trainers only: log in at /trainer"}, status=401)
-            if who["role"] not in TRAINER_ROLES:
-                return response.json({"error": "this account is not a trainer"}, status=403)
-            return await handler(request, who, *args, **kwargs)
-
-        return guarded
+    trainers_only = staff_only(app, TRAINER_ROLES, "/trainer")
 
     def refused(error: DataError):
         return response.json({"errors": error.errors}, status=409 if error.conflict else 400)
@@ -51,25 +40,7 @@ def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
     app.static("/trainer/static/trainer.js", str(STATIC / "trainer.js"), content_type="application/javascript; charset=utf-8")
     app.static("/trainer/static/trainer.css", str(STATIC / "trainer.css"), content_type="text/css; charset=utf-8")
 
-    @app.post("/trainer/login")
-    async def login(request: Request):
-        token = app.ctx.accounts.login(str(body(request).get("username") or ""), str(body(request).get("password") or ""))
-        who = app.ctx.accounts.who(token)
-        if who is None or who["role"] not in TRAINER_ROLES:
-            return response.json({"error": "wrong username or password"}, status=401)
-        reply = response.json(who)
-        reply.cookies[COOKIE] = token
-        reply.cookies[COOKIE]["httponly"] = True
-        reply.cookies[COOKIE]["samesite"] = "Strict"
-        reply.cookies[COOKIE]["path"] = "/"
-        return reply
-
-    @app.post("/trainer/logout")
-    async def logout(request: Request):
-        app.ctx.accounts.logout(request.cookies.get(COOKIE))
-        reply = response.json({"ok": True})
-        del reply.cookies[COOKIE]
-        return reply
+    register_login(app, "/trainer", TRAINER_ROLES)
 
     @app.get("/trainer/api/me")
     @trainers_only

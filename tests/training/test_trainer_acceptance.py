@@ -69,7 +69,7 @@ def test_roles_keep_agents_and_buyers_out_of_the_trainer_console(trainer_stack):
     assert agent.get(f"{stack.gateway_url}/trainer/api/intents", timeout=10).status_code == 403
     assert agent.post(f"{stack.gateway_url}/trainer/api/train", json={}, timeout=10).status_code == 403
     trainer = login(stack, "/trainer/login", "tina")
-    assert trainer.get(f"{stack.gateway_url}/agent/api/queue", timeout=10).status_code == 401
+    assert trainer.get(f"{stack.gateway_url}/agent/api/queue", timeout=10).status_code == 403
 
 
 def test_invalid_template_is_refused(trainer_stack):
