@@ -106,6 +106,11 @@ class RunningBot:
             self._wait(f"{self.gateway_url}/health", gateway, "gateway", 60)
         return self
 
+    def stop_actions(self) -> None:
+        """Stops the action server (the first process started)."""
+        self.processes[0].terminate()
+        self.processes[0].wait(timeout=20)
+
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"

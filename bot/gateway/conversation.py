@@ -86,6 +86,13 @@ class Conversations:
             return None
         replies = bot_messages_from_rasa(reply)
         parse = reply.get("parse") or []
+        if not replies:
+            # Rasa answered nothing: an action failed (e.g. the action server is down).
+            logger.error("no reply for session %s (parse %s): answering busy, queueing for an agent", session_id, parse)
+            self.queue.request_human(session_id)
+            await self.deliver(session_id, [{"text": self.strings["service_busy"]}], emit)
+            await self.notify_agents("queue_changed", {})
+            return None
         if any(p.get("intent") == "request_human" for p in parse):
             self.queue.request_human(session_id)
         decision = self.routing.decide(
