@@ -3,13 +3,13 @@ checks (enough examples, no example in two intents, every intent answered, templ
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from typing import Dict, List
 
 from bot.training.project_data import VARIABLE, ProjectData
+from bot.training.rasa_env import rasa_env
 
 MIN_EXAMPLES = 10
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -42,9 +42,8 @@ def project_checks(data: ProjectData) -> List[Dict[str, str]]:
 
 
 def rasa_validate(data: ProjectData) -> List[Dict[str, str]]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(
-        [sys.executable, "-m", "rasa", "data", "validate"], cwd=data.root, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "rasa", "data", "validate"], cwd=data.root, env=rasa_env(data.root), capture_output=True, text=True, timeout=600
     )
     problems = []
     for line in ANSI.sub("", result.stdout + result.stderr).splitlines():

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import sys
 from datetime import datetime, timezone
@@ -17,6 +16,8 @@ from typing import Any, Dict, List, Optional
 
 import aiohttp
 import sqlalchemy as sa
+
+from bot.training.rasa_env import rasa_env
 
 logger = logging.getLogger(__name__)
 metadata = sa.MetaData()
@@ -138,7 +139,7 @@ class TrainingJobs:
         self.models_dir.mkdir(parents=True, exist_ok=True)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "rasa", "train", "--out", str(self.models_dir), "--fixed-model-name", name,
-            cwd=self.root, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+            cwd=self.root, env=rasa_env(self.root),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
         tail: List[str] = []
@@ -164,7 +165,7 @@ class TrainingJobs:
         report_dir = self.models_dir / "reports" / name
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "rasa", "test", "nlu", "--model", str(path), "--nlu", "tests/nlu/test_nlu.yml", "--out", str(report_dir),
-            cwd=self.root, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+            cwd=self.root, env=rasa_env(self.root),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )
         _, stderr = await process.communicate()
