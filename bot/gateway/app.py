@@ -3,7 +3,6 @@ the JSON API (history, photo upload, order events) and health/readiness."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import uuid
@@ -19,7 +18,7 @@ from bot.gateway.agent_api import register_agent_console
 from bot.gateway.conversation import Conversations
 from bot.gateway.pages import register_pages
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.rate_limit import RateLimiter
+from bot.gateway.rate_limit import RateLimiter, SessionLocks
 from bot.gateway.store import GatewayStore
 from bot.gateway.trainer_api import demo_preview_values, register_trainer_console
 from bot.identity import issue_buyer_token, verify_buyer_token
@@ -67,7 +66,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     sio.attach(app)
     app.ctx.sio = sio
     limiter = RateLimiter(burst=5, per_second=1.0)
-    turn_locks: Dict[str, asyncio.Lock] = {}
+    turn_locks = SessionLocks()
 
     @app.listener("before_server_start")
     async def open_resources(app: Sanic, _loop) -> None:
@@ -155,8 +154,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     async def run_turn(
         session_id: str, buyer_id: Optional[str], text: str, payload: Optional[str], image: Optional[str], metadata
     ) -> None:
-        lock = turn_locks.setdefault(session_id, asyncio.Lock())
-        async with lock:
+        async with turn_locks.hold(session_id):
             emit = room_emitter(session_id)
             if image and not text and not payload:
                 stored = app.ctx.store.add_message(session_id, "bot", strings["gateway"]["photo_received"])
@@ -166,8 +164,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
 
     async def deliver_event(session_id: str, buyer_id: str, order_id: str, event: str) -> None:
         entities = {"order_id": order_id, "buyer_token": issue_buyer_token(settings.buyer_token_secret, buyer_id, 600)}
-        lock = turn_locks.setdefault(session_id, asyncio.Lock())
-        async with lock:
+        async with turn_locks.hold(session_id):
             await app.ctx.conversations.order_event(
                 session_id, f"EXTERNAL_order_{event}", entities, room_emitter(session_id)
             )
