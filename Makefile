@@ -12,7 +12,7 @@ export ACTION_PORT ?= 5055
 export RASA_TRACKER_DB ?= $(CURDIR)/var/tracker.db
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
-.PHONY: setup seed nlp train run shell agent test test-fast evaluate bench validate clean
+.PHONY: setup seed nlp train run run-prod shell agent test test-fast evaluate bench validate clean
 
 setup: $(STAMP) $(SPACY_MODEL) $(NODE_STAMP)
 
@@ -52,6 +52,12 @@ run: setup train
 	$(PY) -m bot seed
 	$(PY) -m bot run --model $(MODEL)
 
+# The production profile on this machine: Rasa, action server and gateway replicas behind nginx,
+# conversations and orders in the local PostgreSQL, locks and socket.io rooms in the local Redis.
+run-prod: setup train
+	scripts/ensure_debian_packages.sh
+	$(PY) -m bot run-prod --model $(MODEL)
+
 # Create an account (asks for the password): agents use /agent, trainers (ROLE=trainer) /trainer.
 agent: setup
 	$(PY) -m bot agent-add $(or $(NAME),$(error usage: make agent NAME=alice [ROLE=trainer])) --role $(or $(ROLE),agent)
@@ -61,7 +67,7 @@ shell: setup train
 	RASA_TRACKER_DB=$(CURDIR)/var/shell-tracker.db ACTION_PORT=$${ACTION_PORT:-5055} $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 test: setup train
-	scripts/ensure_chromium.sh
+	scripts/ensure_debian_packages.sh
 	$(PY) -m pytest -q -rs
 
 test-fast: setup

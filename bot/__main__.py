@@ -64,6 +64,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return run(settings, model_path=args.model)
 
 
+def cmd_run_prod(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.deploy.run_prod import run_prod
+
+    return run_prod(settings, model_path=args.model, reseed=args.reseed, prepare_only=args.prepare_only)
+
+
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     from bot.identity import issue_buyer_token
 
@@ -135,6 +141,14 @@ def main(argv=None) -> int:
     commands.add_parser("gateway", help="run the gateway")
     run = commands.add_parser("run", help="run the action server, Rasa server and gateway")
     run.add_argument("--model", default="models", help="model file or folder (newest model)")
+    run_prod = commands.add_parser(
+        "run-prod", help="the production profile on this machine: replicas behind nginx, PostgreSQL, Redis"
+    )
+    run_prod.add_argument("--model", default="models/qinkefu.tar.gz", help="model file")
+    run_prod.add_argument("--reseed", action="store_true", help="replace the shop database with the demo shop")
+    run_prod.add_argument(
+        "--prepare-only", action="store_true", help="create the databases and schema and write nginx.conf, then exit"
+    )
     token = commands.add_parser("token", help="print a signed buyer token (for trying identity)")
     token.add_argument("buyer_id")
     token.add_argument("--ttl", type=int, default=7 * 24 * 3600)
@@ -166,6 +180,7 @@ def main(argv=None) -> int:
         "actions": cmd_actions,
         "gateway": cmd_gateway,
         "run": cmd_run,
+        "run-prod": cmd_run_prod,
         "token": cmd_token,
         "agent-add": cmd_agent_add,
         "trainer": cmd_trainer,

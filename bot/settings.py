@@ -35,10 +35,18 @@ class Settings:
     action_port: int
     gateway_port: int
     host: str
+    rasa_url: str
+    rasa_replica_urls: tuple
+    redis_url: str
+    redis_channel: str
+    rate_burst: int
+    rate_per_second: float
 
     @classmethod
     def from_env(cls) -> "Settings":
         var_dir = _path("QKF_VAR_DIR", "var")
+        host = os.environ.get("QKF_HOST", "127.0.0.1")
+        rasa_url = os.environ.get("RASA_URL", f"http://{host}:{os.environ.get('RASA_PORT', '5005')}").rstrip("/")
         return cls(
             orders_db_url=os.environ.get(
                 "ORDERS_DB_URL", f"sqlite:///{var_dir / 'shop.db'}"
@@ -62,7 +70,13 @@ class Settings:
             rasa_port=int(os.environ.get("RASA_PORT", "5005")),
             action_port=int(os.environ.get("ACTION_PORT", "5055")),
             gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
-            host=os.environ.get("QKF_HOST", "127.0.0.1"),
+            host=host,
+            rasa_url=rasa_url,
+            rasa_replica_urls=tuple(u.strip().rstrip("/") for u in os.environ.get("RASA_REPLICA_URLS", rasa_url).split(",") if u.strip()),
+            redis_url=os.environ.get("GATEWAY_REDIS_URL", ""),
+            redis_channel=os.environ.get("GATEWAY_REDIS_CHANNEL", "qinkefu-socketio"),
+            rate_burst=int(os.environ.get("GATEWAY_RATE_BURST", "5")),
+            rate_per_second=float(os.environ.get("GATEWAY_RATE_PER_SECOND", "1")),
         )
 
     @property

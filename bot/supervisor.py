@@ -1,4 +1,5 @@
-"""Starts the action server, the Rasa server and the gateway; Ctrl-C stops all three."""
+"""Starts services (the embedded profile: action server, Rasa server, gateway), waits until each is
+healthy, prints where they are and stops them all on Ctrl-C or when one of them stops."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -26,6 +27,8 @@ class Service:
     command: List[str]
     port: int
     health_path: str
+    env: Dict[str, str] = field(default_factory=dict)  # on top of the common environment
+    start_timeout: float = 60
     process: Optional[subprocess.Popen] = None
     log_path: Optional[Path] = None
 
@@ -42,20 +45,25 @@ def ensure_port_free(host: str, port: int, name: str) -> None:
             ) from error
 
 
+def rasa_command(model_path: str, host: str, port: int, endpoints: str) -> List[str]:
+    return [
+        sys.executable, "-m", "rasa", "run", "--enable-api", "--model", model_path,
+        "--interface", host, "--port", str(port),
+        "--credentials", "credentials.yml", "--endpoints", endpoints,
+        "--cors", "*",
+    ]
+
+
 def services_for(settings: Settings, model_path: str) -> List[Service]:
     python = sys.executable
     return [
         Service("action server", [python, "-m", "bot", "actions"], settings.action_port, "/health"),
         Service(
             "Rasa server",
-            [
-                python, "-m", "rasa", "run", "--enable-api", "--model", model_path,
-                "--interface", settings.host, "--port", str(settings.rasa_port),
-                "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
-                "--cors", "*",
-            ],
+            rasa_command(model_path, settings.host, settings.rasa_port, "endpoints.yml"),
             settings.rasa_port,
             "/status",
+            start_timeout=300,
         ),
         Service("gateway", [python, "-m", "bot", "gateway"], settings.gateway_port, "/health"),
     ]
@@ -70,8 +78,8 @@ def child_environment(settings: Settings) -> Dict[str, str]:
     return env
 
 
-def wait_healthy(settings: Settings, service: Service, timeout: float) -> bool:
-    url = f"http://{settings.host}:{service.port}{service.health_path}"
+def wait_healthy(host: str, service: Service, timeout: float) -> bool:
+    url = f"http://{host}:{service.port}{service.health_path}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
@@ -98,18 +106,39 @@ def stop_all(services: List[Service]) -> None:
                 service.process.kill()
 
 
-def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] = None) -> int:
-    log_dir = log_dir or PROJECT_ROOT / "var" / "logs"
+def start(service: Service, env: Dict[str, str], log_dir: Path) -> None:
+    service.log_path = log_dir / f"{service.name.replace(' ', '_')}.log"
+    log = open(service.log_path, "ab")
+    service.process = subprocess.Popen(
+        service.command, cwd=PROJECT_ROOT, env={**env, **service.env}, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def start_stage(host: str, stage: List[Service], env: Dict[str, str], log_dir: Path) -> Optional[Service]:
+    """Starts a stage's services together; returns the first that did not become healthy."""
+    for service in stage:
+        start(service, env, log_dir)
+    for service in stage:
+        if not wait_healthy(host, service, service.start_timeout):
+            return service
+        print(f"  {service.name} ready on port {service.port}", flush=True)
+    return None
+
+
+def run_services(
+    host: str, stages: List[List[Service]], env: Dict[str, str], log_dir: Path, banner: str
+) -> int:
+    """Starts the stages in order (a stage's services together, all healthy before the next
+    stage), prints the banner, and keeps everything running until Ctrl-C or until one stops."""
+    services = [service for stage in stages for service in stage]
     log_dir.mkdir(parents=True, exist_ok=True)
-    services = services_for(settings, model_path)
     try:
         for service in services:
-            ensure_port_free(settings.host, service.port, service.name)
+            ensure_port_free(host, service.port, service.name)
     except PortTaken as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    env = child_environment(settings)
     stopping = False
 
     def on_signal(signum, _frame):
@@ -119,33 +148,13 @@ def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        for service in services:
-            service.log_path = log_dir / f"{service.name.replace(' ', '_')}.log"
-            log = open(service.log_path, "ab")
-            service.process = subprocess.Popen(
-                service.command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-            timeout = 300 if service.name == "Rasa server" else 60
-            if not wait_healthy(settings, service, timeout):
-                print(f"error: the {service.name} did not start; see {service.log_path}", file=sys.stderr)
+        for stage in stages:
+            failed = start_stage(host, stage, env, log_dir)
+            if failed is not None:
+                print(f"error: the {failed.name} did not start; see {failed.log_path}", file=sys.stderr)
                 stop_all(services)
                 return 1
-            print(f"  {service.name} ready on port {service.port}", flush=True)
-
-        base = f"http://{settings.host}"
-        print(
-            "\nQinkefu is running:\n"
-            f"  Rasa server (REST channel): {base}:{settings.rasa_port}/webhooks/rest/webhook\n"
-            f"  Action server:              {base}:{settings.action_port}/health\n"
-            f"  Demo shop with the widget:  {base}:{settings.gateway_port}/  (log in a demo buyer: ?buyer=B001)\n"
-            f"  Product page:               {base}:{settings.gateway_port}/shop/product/P001?buyer=B001\n"
-            f"  Agent console:              {base}:{settings.gateway_port}/agent  (accounts: make agent NAME=alice)\n"
-            f"  Trainer console:            {base}:{settings.gateway_port}/trainer  (make agent NAME=tina ROLE=trainer)\n"
-            f"  Gateway health / ready:     {base}:{settings.gateway_port}/health  /ready\n"
-            f"  Logs:                       {log_dir}\n"
-            "Press Ctrl-C to stop everything.",
-            flush=True,
-        )
+        print(banner + f"\n  Logs: {log_dir}\nPress Ctrl-C to stop everything.", flush=True)
         while not stopping:
             for service in services:
                 if service.process.poll() is not None:
@@ -157,3 +166,22 @@ def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] 
         stop_all(services)
     print("stopped.")
     return 0
+
+
+def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] = None) -> int:
+    """The embedded profile: one process each, SQLite files under var/."""
+    base = f"http://{settings.host}"
+    banner = (
+        "\nQinkefu is running:\n"
+        f"  Rasa server (REST channel): {base}:{settings.rasa_port}/webhooks/rest/webhook\n"
+        f"  Action server:              {base}:{settings.action_port}/health\n"
+        f"  Demo shop with the widget:  {base}:{settings.gateway_port}/  (log in a demo buyer: ?buyer=B001)\n"
+        f"  Product page:               {base}:{settings.gateway_port}/shop/product/P001?buyer=B001\n"
+        f"  Agent console:              {base}:{settings.gateway_port}/agent  (accounts: make agent NAME=alice)\n"
+        f"  Trainer console:            {base}:{settings.gateway_port}/trainer  (make agent NAME=tina ROLE=trainer)\n"
+        f"  Gateway health / ready:     {base}:{settings.gateway_port}/health  /ready"
+    )
+    return run_services(
+        settings.host, [[service] for service in services_for(settings, model_path)], child_environment(settings),
+        log_dir or PROJECT_ROOT / "var" / "logs", banner,
+    )

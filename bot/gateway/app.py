@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional
 import socketio
 import yaml
 from sanic import Sanic, response
+from sqlalchemy.exc import SQLAlchemyError
 from sanic.request import Request
 
 from bot.gateway.agent_api import register_agent_console
@@ -60,12 +61,16 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     app.config.REQUEST_MAX_SIZE = MAX_PHOTO_BYTES + 64 * 1024
     app.ctx.settings = settings
     strings = load_strings(settings.gateway_strings_file)
+    # Several gateways share their socket.io rooms through Redis (an emit reaches a buyer connected to
+    # any gateway); one gateway keeps them in memory.
+    manager = socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel) if settings.redis_url else None
     sio = socketio.AsyncServer(
-        async_mode="sanic", cors_allowed_origins=settings.allowed_origins, ping_interval=10, ping_timeout=10
+        async_mode="sanic", cors_allowed_origins=settings.allowed_origins, ping_interval=10, ping_timeout=10,
+        client_manager=manager,
     )
     sio.attach(app)
     app.ctx.sio = sio
-    limiter = RateLimiter(burst=5, per_second=1.0)
+    limiter = RateLimiter(burst=settings.rate_burst, per_second=settings.rate_per_second)
     turn_locks = SessionLocks()
 
     @app.listener("before_server_start")
@@ -76,7 +81,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         app.ctx.accounts = AgentAccounts(app.ctx.store.engine)
         app.ctx.routing = RoutingPolicy.load(settings.routing_file)
         app.ctx.orders = build_repository(settings.orders_db_url)
-        app.ctx.rasa = RasaClient(f"http://{settings.host}:{settings.rasa_port}")
+        app.ctx.rasa = RasaClient(settings.rasa_url)
         await app.ctx.rasa.open()
         app.ctx.project = ProjectData(settings.trainer_project_dir)
         app.ctx.project.fixed_intents = set(app.ctx.project.intents())
@@ -84,7 +89,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
             app.ctx.store.engine,
             settings.trainer_project_dir,
             settings.trainer_project_dir / "models",
-            f"http://{settings.host}:{settings.rasa_port}",
+            settings.rasa_replica_urls,
         )
         app.ctx.preview_values = lambda: demo_preview_values(app.ctx.orders)
         app.ctx.conversations = Conversations(
@@ -140,7 +145,12 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         session_id = session["session_id"]
         if not limiter.allow(session_id):
             return {"ok": False, "error": "rate_limited", "message": gateway_strings["rate_limited"]}
-        stored = app.ctx.store.add_message(session_id, "buyer", text, {"image": image} if image else {}, client_id)
+        try:
+            stored = app.ctx.store.add_message(session_id, "buyer", text, {"image": image} if image else {}, client_id)
+        except SQLAlchemyError:
+            # Nothing is lost: the widget keeps the message in its outbox and sends it again.
+            logger.exception("gateway database unavailable: message %s of %s not taken", client_id, session_id)
+            return {"ok": False, "error": "unavailable", "message": gateway_strings["store_down"]}
         if stored is None:
             return {"ok": True, "duplicate": True}
         emit = room_emitter(session_id)
@@ -148,19 +158,27 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         await app.ctx.notify_agents("buyer_message", {"session_id": session_id, "message": stored})
         product_id = str(data.get("product_id") or session.get("product_id") or "")[:16] or None
         metadata = {k: v for k, v in {"buyer_token": session.get("token"), "product_id": product_id}.items() if v}
-        sio.start_background_task(run_turn, session_id, session.get("buyer_id"), text, payload, image, metadata)
+        sio.start_background_task(run_turn, session_id, session.get("buyer_id"), text, payload, image, metadata, client_id)
         return {"ok": True, "id": stored["id"]}
 
     async def run_turn(
-        session_id: str, buyer_id: Optional[str], text: str, payload: Optional[str], image: Optional[str], metadata
+        session_id: str, buyer_id: Optional[str], text: str, payload: Optional[str], image: Optional[str], metadata,
+        message_id: str,
     ) -> None:
         async with turn_locks.hold(session_id):
             emit = room_emitter(session_id)
-            if image and not text and not payload:
-                stored = app.ctx.store.add_message(session_id, "bot", strings["gateway"]["photo_received"])
-                await emit("message", stored)
-                return
-            await app.ctx.conversations.buyer_turn(session_id, buyer_id, text, payload or text, metadata, emit)
+            try:
+                if image and not text and not payload:
+                    stored = app.ctx.store.add_message(session_id, "bot", strings["gateway"]["photo_received"])
+                    await emit("message", stored)
+                    return
+                await app.ctx.conversations.buyer_turn(
+                    session_id, buyer_id, text, payload or text, metadata, emit, message_id
+                )
+            except SQLAlchemyError:
+                logger.exception("gateway database unavailable during a turn of %s", session_id)
+                await emit("typing", {"on": False})
+                await emit("notice", {"text": strings["gateway"]["reply_lost"]})
 
     async def deliver_event(session_id: str, buyer_id: str, order_id: str, event: str) -> None:
         entities = {"order_id": order_id, "buyer_token": issue_buyer_token(settings.buyer_token_secret, buyer_id, 600)}
@@ -172,7 +190,8 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     # -- HTTP API --------------------------------------------------------------------------
     @app.get("/health")
     async def health(_: Request):
-        return response.json({"status": "ok"})
+        # Which gateway answered: behind the load balancer, operators (and the fault tests) see it.
+        return response.json({"status": "ok", "gateway": f"{settings.host}:{settings.gateway_port}"})
 
     @app.get("/ready")
     async def ready(_: Request):

@@ -72,12 +72,13 @@ class Conversations:
         return sent
 
     async def buyer_turn(
-        self, session_id: str, buyer_id: Optional[str], text: str, rasa_text: str, metadata: Dict[str, Any], emit: Emit
+        self, session_id: str, buyer_id: Optional[str], text: str, rasa_text: str, metadata: Dict[str, Any], emit: Emit,
+        message_id: Optional[str] = None,
     ) -> Optional[Dict[str, Any]]:
         """Returns the review-queue row of this turn (None when Rasa could not be reached)."""
         await emit("typing", {"on": True})
         try:
-            reply = await self.rasa.send(session_id, rasa_text, metadata)
+            reply = await self.rasa.send(session_id, rasa_text, metadata, message_id)
         except RasaUnavailable:
             logger.exception("Rasa unavailable for session %s", session_id)
             self.queue.request_human(session_id)

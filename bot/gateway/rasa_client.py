@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -11,7 +12,13 @@ logger = logging.getLogger(__name__)
 
 
 class RasaUnavailable(RuntimeError):
-    pass
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+RETRYABLE_STATUSES = {502, 503, 504}  # a replica died or a store is briefly down
+RETRY_AFTER_SECONDS = 0.5
 
 
 class RasaClient:
@@ -31,14 +38,32 @@ class RasaClient:
         try:
             async with self.http.post(f"{self.base_url}{path}", json=body) as reply:
                 if reply.status != 200:
-                    raise RasaUnavailable(f"{path}: HTTP {reply.status}")
+                    raise RasaUnavailable(f"{path}: HTTP {reply.status}", reply.status in RETRYABLE_STATUSES)
                 return await reply.json()
-        except (aiohttp.ClientError, OSError, TimeoutError) as error:
-            raise RasaUnavailable(f"{path}: {error}") from error
+        except asyncio.TimeoutError as error:
+            # Maybe still being handled: sending it again could answer it twice.
+            raise RasaUnavailable(f"{path}: no answer in time", False) from error
+        except (aiohttp.ClientError, OSError) as error:
+            raise RasaUnavailable(f"{path}: {error}", True) from error
 
-    async def send(self, session_id: str, text: str, metadata: Dict[str, Any]) -> Dict[str, Any]:
-        """{"messages": [...], "parse": [...]} for one buyer message."""
-        return await self._post("/webhooks/shop/webhook", {"sender": session_id, "message": text, "metadata": metadata})
+    async def send(
+        self, session_id: str, text: str, metadata: Dict[str, Any], message_id: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """{"messages": [...], "parse": [...]} for one buyer message. When the answer is lost (the
+        Rasa replica died, the load balancer answered 502/503/504) the message is sent once more
+        with its id, through another replica: the shop channel answers a message it already
+        handled from the tracker instead of handling it twice."""
+        body = {"sender": session_id, "message": text, "metadata": metadata}
+        if message_id:
+            body["message_id"] = message_id
+        try:
+            return await self._post("/webhooks/shop/webhook", body)
+        except RasaUnavailable as error:
+            if not message_id or not error.retryable:
+                raise
+            logger.warning("retrying message %s of %s after: %s", message_id, session_id, error)
+            await asyncio.sleep(RETRY_AFTER_SECONDS)
+            return await self._post("/webhooks/shop/webhook", dict(body, retry=True))
 
     async def trigger(self, session_id: str, intent: str, entities: Dict[str, Any]) -> List[Dict[str, Any]]:
         reply = await self._post(
@@ -58,5 +83,5 @@ class RasaClient:
         try:
             async with self.http.get(f"{self.base_url}/status") as reply:
                 return reply.status == 200
-        except (aiohttp.ClientError, OSError, TimeoutError):
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
             return False

@@ -12,7 +12,7 @@ import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import aiohttp
 import sqlalchemy as sa
@@ -58,11 +58,14 @@ def _now() -> datetime:
 
 
 class TrainingJobs:
-    def __init__(self, engine: sa.engine.Engine, project_root: Path, models_dir: Path, rasa_url: str) -> None:
+    def __init__(
+        self, engine: sa.engine.Engine, project_root: Path, models_dir: Path, rasa_urls: Sequence[str]
+    ) -> None:
         self.engine = engine
         self.root = Path(project_root)
         self.models_dir = Path(models_dir)
-        self.rasa_url = rasa_url.rstrip("/")
+        # Every Rasa replica loads the new model (behind a load balancer one PUT would reach one).
+        self.rasa_urls = [url.rstrip("/") for url in rasa_urls]
         metadata.create_all(engine)
         self._task: Optional[asyncio.Task] = None
 
@@ -188,9 +191,12 @@ class TrainingJobs:
 
     async def load_into_rasa(self, path: Path) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
-            async with http.put(f"{self.rasa_url}/model", json={"model_file": str(Path(path).resolve())}) as reply:
-                if reply.status not in (200, 204):
-                    raise RuntimeError(f"the Rasa server refused the model: HTTP {reply.status} {await reply.text()}")
+            for rasa_url in self.rasa_urls:
+                async with http.put(f"{rasa_url}/model", json={"model_file": str(Path(path).resolve())}) as reply:
+                    if reply.status not in (200, 204):
+                        raise RuntimeError(
+                            f"the Rasa server {rasa_url} refused the model: HTTP {reply.status} {await reply.text()}"
+                        )
 
     async def activate(self, name: str) -> None:
         found = self.model(name)

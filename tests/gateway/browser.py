@@ -23,7 +23,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots
 def require_chromium() -> None:
     if CHROMIUM.exists():
         return
-    message = "Debian's chromium is not installed (scripts/ensure_chromium.sh installs it as root)"
+    message = "Debian's chromium is not installed (scripts/ensure_debian_packages.sh installs it as root)"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)

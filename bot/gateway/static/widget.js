@@ -16,6 +16,7 @@
   const KEY_SESSION = 'qkf_session_id';
   const KEY_DRAFT = 'qkf_draft';
   const KEY_OUTBOX = 'qkf_outbox';
+  const RETRY_UNAVAILABLE_MS = 3000;
   const MAX_LEN = 500;
   const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
   const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
@@ -52,6 +53,7 @@
     byId: new Map(),       // server message id -> bubble element
     byClientId: new Map(), // buyer client_id -> bubble element
     settled: new Set(),    // client_ids whose ack has been handled
+    retrying: new Set(),   // client_ids sent again because the shop was briefly unavailable
   };
 
   // ---------------------------------------------------------------- storage helpers
@@ -549,6 +551,14 @@
 
   function onAck(item, response) {
     if (state.settled.has(item.client_id)) return; // a re-emit may be acked twice
+    if (response && response.error === 'unavailable') {
+      // The shop's database is briefly down: the message stays in the outbox and is sent again.
+      if (!state.retrying.has(item.client_id) && response.message) addSystemLine(String(response.message));
+      state.retrying.add(item.client_id);
+      setTimeout(() => emitItem(item), RETRY_UNAVAILABLE_MS);
+      return;
+    }
+    state.retrying.delete(item.client_id);
     state.settled.add(item.client_id);
     removeFromOutbox(item.client_id);
     if (response && response.ok) {
@@ -619,6 +629,7 @@
     const socket = window.io(state.gateway, {
       path: '/socket.io',
       transports: ['websocket', 'polling'],
+      query: { conversation: state.sessionId }, // the load balancer keeps a conversation on one gateway
       auth: {
         session_id: state.sessionId,
         buyer_token: state.config.buyerToken || null,
@@ -641,6 +652,7 @@
     socket.on('connect_error', () => setOffline(true));
     socket.on('message', (raw) => ingest(raw, true));
     socket.on('typing', (data) => setTyping(Boolean(data && data.on)));
+    socket.on('notice', (data) => { if (data && typeof data.text === 'string') addSystemLine(data.text); });
   }
 
   // ---------------------------------------------------------------- init

@@ -1,0 +1,1 @@
+"""The production profile: PostgreSQL, Redis and replicas behind nginx (see deploy/README.md)."""

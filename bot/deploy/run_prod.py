@@ -1,0 +1,74 @@
+"""`python -m bot run-prod` (make run-prod): the production profile on this machine against the local
+PostgreSQL and Redis, for trying it out before a cluster (deploy/README.md)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Dict
+
+from bot.deploy.databases import ServiceMissing, ensure_database, ensure_redis
+from bot.deploy.profile import ProductionProfile, nginx_binary
+from bot.gateway.store import GatewayStore
+from bot.orders.demo_shop import load_demo_shop
+from bot.orders.sql import SqlOrderRepository
+from bot.review.agents import AgentAccounts
+from bot.review.queue import ReviewQueue
+from bot.settings import Settings
+from bot.training.jobs import metadata as training_jobs_metadata
+from bot.supervisor import run_services
+
+
+def create_gateway_schema(url: str) -> None:
+    """The gateways' tables, created once before several gateways start (they would race)."""
+    store = GatewayStore(url)
+    try:
+        ReviewQueue(store.engine)
+        AgentAccounts(store.engine)
+        training_jobs_metadata.create_all(store.engine)
+    finally:
+        store.close()
+
+
+def prepare(profile: ProductionProfile, settings: Settings, reseed: bool = False) -> Dict[str, str]:
+    """Checks the services, creates the databases, seeds the demo shop into an empty shop database
+    and writes the nginx configuration; returns the replicas' environment."""
+    nginx_binary()
+    ensure_redis(profile.redis_host, profile.redis_port)
+    for purpose in ("tracker", "shop", "gateway"):
+        ensure_database(profile.database_url(purpose))
+    create_gateway_schema(profile.database_url("gateway"))
+    shop = SqlOrderRepository(profile.database_url("shop"))
+    try:
+        shop.create_schema()
+        if reseed or not shop.list_products():
+            shop.import_shop(load_demo_shop(settings.demo_shop_file))
+    finally:
+        shop.close()
+    profile.write_nginx_config()
+    (profile.var_dir / "uploads").mkdir(parents=True, exist_ok=True)
+    return {**os.environ, **profile.environment()}
+
+
+def run_prod(settings: Settings, model_path: str, reseed: bool = False, prepare_only: bool = False) -> int:
+    profile = ProductionProfile.from_env()
+    try:
+        env = prepare(profile, settings, reseed)
+    except (ServiceMissing, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if prepare_only:
+        print(f"databases, schema and {profile.nginx_config_path} ready")
+        return 0
+    public = profile.url(profile.gateway_port)
+    banner = (
+        "\nQinkefu (production profile) is running:\n"
+        f"  Demo shop with the widget:  {public}/  (log in a demo buyer: ?buyer=B001)\n"
+        f"  Agent console:              {public}/agent   Trainer console: {public}/trainer\n"
+        f"  Gateway health / ready:     {public}/health  /ready\n"
+        f"  Rasa (load balanced):       {profile.url(profile.rasa_port)}  replicas on {profile.rasa_replicas}\n"
+        f"  Actions (load balanced):    {profile.url(profile.action_port)}  replicas on {profile.action_replicas}\n"
+        f"  Gateways:                   {profile.gateway_replicas} (socket.io rooms shared through {profile.redis_url})\n"
+        f"  Databases:                  {profile.database_url('tracker')}, _shop, _gateway"
+    )
+    return run_services(profile.host, profile.stages(model_path), env, profile.var_dir / "logs", banner)
