@@ -82,6 +82,9 @@ bench: setup train
 	$(PY) bench/nlu_baselines.py
 	$(PY) bench/rest_latency.py
 	$(PY) bench/widget_latency.py
+	scripts/ensure_debian_packages.sh
+	$(PY) bench/profile_turn.py
+	$(PY) bench/socketio_load.py
 
 clean:
 	rm -rf build models results var .pytest_cache

@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     run_prod.add_argument("--model", default="models/qinkefu.tar.gz", help="model file")
     run_prod.add_argument("--reseed", action="store_true", help="replace the shop database with the demo shop")
     run_prod.add_argument(
-        "--prepare-only", action="store_true", help="create the databases and schema and write nginx.conf, then exit"
+        "--prepare-only", action="store_true", help="create the databases and the schema, seed an empty shop, then exit"
     )
     token = commands.add_parser("token", help="print a signed buyer token (for trying identity)")
     token.add_argument("buyer_id")

@@ -11,19 +11,25 @@ Like the REST channel, plus:
 - a message carries the gateway's id: a retry of a message a replica already handled (it died
   before answering) gets the stored replies instead of being handled twice;
 - when the tracker or lock store is unreachable the turn fails with HTTP 503 instead of Rasa's
-  fail-safe fallback, which would answer from an empty in-memory conversation and forget the turn.
+  fail-safe fallback, which would answer from an empty in-memory conversation and forget the turn;
+- each message is parsed once, and the replies' details come with the replies (no second read of
+  the tracker); a long conversation's working session is rolled over, so turns stay as fast.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
+
+from bot import rasa_speedups
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -32,9 +38,16 @@ logger = logging.getLogger(__name__)
 MAX_CHARS = 500
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 CLAUSE_BOUNDARY = re.compile(r"[？?！!。；;，,\n]+|\s+")
-# Intents that ask something the bot answers; greetings and bare values never split a message.
 # Metadata Rasa adds to every bot event; not values of the reply.
-RASA_BOOKKEEPING = {"recipient_id", "template", "template_name", "model_id", "assistant_id"}
+RASA_BOOKKEEPING = {"recipient_id", "template", "template_name", "model_id", "assistant_id", "timestamp"}
+# What a bot message carries besides its metadata.
+MESSAGE_FIELDS = {"text", "buttons", "image", "custom", "attachment", "elements", "quick_replies", "timestamp", "recipient_id"}
+# A conversation's working session is rolled over (slots carried over, like Rasa's session expiry)
+# once it holds this many events, so a turn costs the same at turn 300 as at turn 5. Checked every
+# ROLL_OVER_CHECK_EVERY messages a replica handles for the conversation.
+ROLL_OVER_AFTER_EVENTS = 150
+ROLL_OVER_CHECK_EVERY = 10  # the check reads the tracker once more: one turn in ten pays for it
+# Intents that ask something the bot answers; greetings and bare values never split a message.
 NOT_QUESTIONS = {"greet", "thank_bye", "affirm", "deny", "inform", "nlu_fallback", "out_of_scope"}
 
 
@@ -42,14 +55,30 @@ def split_clauses(text: str) -> List[str]:
     return [c for c in (part.strip() for part in CLAUSE_BOUNDARY.split(text)) if len(c) >= 2]
 
 
-def describe_reply(event: BotUttered) -> Dict[str, Any]:
-    metadata = dict(event.metadata or {})
+def describe(metadata: Dict[str, Any]) -> Dict[str, Any]:
+    """A bot message's template, values and their sources, from the metadata the actions attached."""
+    metadata = dict(metadata or {})
     response = metadata.pop("utter_action", None)
     sources = metadata.pop("sources", None) or {}
     values = {
         k: v for k, v in metadata.items() if isinstance(v, (str, int, float)) and k not in RASA_BOOKKEEPING
     }
     return {"response": response, "values": values, "sources": sources}
+
+
+class DetailedCollector(CollectingOutputChannel):
+    """Collects the bot's messages like the REST channel, and each message's template, values and
+    sources (Rasa hands every message to the channel with its metadata merged in)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.details: List[Dict[str, Any]] = []
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        metadata = {k: v for k, v in message.items() if k not in MESSAGE_FIELDS}
+        before = len(self.messages)
+        await super().send_response(recipient_id, dict(message))
+        self.details.extend(describe(metadata) for _ in range(len(self.messages) - before))
 
 
 def summarise_parse(text: str, parse: Dict[str, Any]) -> Dict[str, Any]:
@@ -78,33 +107,11 @@ def use_primary_tracker_store(agent: Any) -> None:
         processor.tracker_store = processor.tracker_store._tracker_store
 
 
-def outputs_after(events: List[Any], first: int, sender: str) -> List[Dict[str, Any]]:
-    """The bot messages of events[first:], as the collecting channel returned them."""
-    messages = []
-    for event in events[first:]:
-        if isinstance(event, BotUttered):
-            message = {"recipient_id": sender, "text": event.text}
-            message.update({k: v for k, v in (event.data or {}).items() if v})
-            messages.append(message)
-    return messages
-
-
-def answer(events: List[Any], first: int, sender: str, messages: List[Dict[str, Any]], replayed: bool = False) -> HTTPResponse:
-    handled = [e for e in events[first:] if isinstance(e, UserUttered)]
-    replies = [describe_reply(e) for e in events[first:] if isinstance(e, BotUttered)]
-    body = {
-        "messages": messages,
-        "replies": replies if len(replies) == len(messages) else [],
-        "parse": [summarise_parse(e.text or "", e.parse_data) for e in handled],
-    }
-    if replayed:
-        body["replayed"] = True
-    return response.json(body)
-
-
 class ShopChannel(InputChannel):
     def __init__(self, question_confidence: float = 0.7) -> None:
+        rasa_speedups.install()
         self.question_confidence = question_confidence
+        self._handled: "OrderedDict[str, int]" = OrderedDict()  # messages handled per conversation
 
     @classmethod
     def name(cls) -> Text:
@@ -114,8 +121,8 @@ class ShopChannel(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ShopChannel":
         return cls(float((credentials or {}).get("question_confidence", 0.7)))
 
-    async def questions(self, agent: Any, text: str) -> List[str]:
-        """The clauses to handle one by one, or [] to handle the message as a whole."""
+    async def questions(self, agent: Any, text: str) -> List[Tuple[str, Dict[str, Any]]]:
+        """The clauses to handle one by one with their parses, or [] to handle the message as a whole."""
         clauses = split_clauses(text)
         if len(clauses) < 2:
             return []
@@ -124,13 +131,37 @@ class ShopChannel(InputChannel):
             parse = await agent.parse_message(clause)
             intent = parse.get("intent") or {}
             if intent.get("name") not in NOT_QUESTIONS and float(intent.get("confidence") or 0) >= self.question_confidence:
-                confident.append(clause)
+                confident.append((clause, parse))
                 intents.add(intent.get("name"))
         return confident if len(confident) >= 2 and len(intents) >= 2 else []
 
+    async def roll_over_if_long(self, agent: Any, sender: str) -> None:
+        """Starts a new working session (slots carried over) when this one has grown long and no
+        form is active: Rasa reads and replays the whole session at every turn."""
+        count = self._handled.pop(sender, 0) + 1
+        self._handled[sender] = count
+        while len(self._handled) > 10_000:
+            self._handled.popitem(last=False)
+        if count % ROLL_OVER_CHECK_EVERY:
+            return
+        try:
+            async with agent.lock_store.lock(sender):
+                tracker = await agent.tracker_store.retrieve(sender)
+                if (
+                    tracker is None
+                    or len(tracker.events) < ROLL_OVER_AFTER_EVENTS
+                    or tracker.active_loop_name
+                    or tracker.latest_action_name != ACTION_LISTEN_NAME
+                ):
+                    return
+                await agent.execute_action(sender, ACTION_SESSION_START_NAME, CollectingOutputChannel(), None, 1.0)
+                logger.debug("rolled over the session of %s after %d events", sender, len(tracker.events))
+        except Exception:  # a later check tries again
+            logger.exception("could not roll over the session of %s", sender)
+
     async def replay(self, agent: Any, sender: str, message_id: str) -> Optional[HTTPResponse]:
         """The stored answer to a message this conversation already handled, else None."""
-        tracker = await agent.tracker_store.retrieve(sender)
+        tracker = await agent.tracker_store.retrieve_full_tracker(sender)
         events = list(tracker.events) if tracker else []
         for position, event in enumerate(events):
             if isinstance(event, UserUttered) and event.message_id in (message_id, f"{message_id}.0"):
@@ -140,7 +171,19 @@ class ShopChannel(InputChannel):
                      and not str(events[i].message_id or "").startswith(f"{message_id}.")),
                     len(events),
                 )
-                return answer(events[:end], position, sender, outputs_after(events[:end], position, sender), replayed=True)
+                collector = DetailedCollector()
+                for event in events[position:end]:
+                    if isinstance(event, BotUttered):
+                        await collector.send_response(sender, event.message())
+                handled = [e for e in events[position:end] if isinstance(e, UserUttered)]
+                return response.json(
+                    {
+                        "messages": collector.messages,
+                        "replies": collector.details,
+                        "parse": [summarise_parse(e.text or "", e.parse_data) for e in handled],
+                        "replayed": True,
+                    }
+                )
         return None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -169,24 +212,29 @@ class ShopChannel(InputChannel):
                     replayed = await self.replay(agent, sender, message_id)
                     if replayed is not None:
                         return replayed
+                await self.roll_over_if_long(agent, sender)
                 parts = await self.questions(agent, text) if text.strip() else []
-                collector = CollectingOutputChannel()
-                for index, part in enumerate(parts or [text]):
-                    part_metadata = dict(metadata, original_text=text) if parts else metadata
-                    part_id = f"{message_id}.{index}" if message_id and parts else message_id
+                if not parts:
+                    parts = [(text, await agent.processor.parse_message(UserMessage(text, sender_id=sender, metadata=metadata)))]
+                collector = DetailedCollector()
+                for index, (part, parse) in enumerate(parts):
+                    part_metadata = dict(metadata, original_text=text) if len(parts) > 1 else metadata
+                    part_id = f"{message_id}.{index}" if message_id and len(parts) > 1 else message_id
                     await on_new_message(
                         UserMessage(
-                            part, collector, sender, input_channel=self.name(), metadata=part_metadata,
-                            message_id=part_id,
+                            part, collector, sender, parse_data=parse, input_channel=self.name(),
+                            metadata=part_metadata, message_id=part_id,
                         )
                     )
-                tracker = await agent.tracker_store.retrieve(sender)
             except Exception:  # the tracker store, lock store or model failed: the gateway says busy
                 logger.exception("could not handle a message of %s", sender)
                 return response.json({"error": "unavailable"}, status=503)
-            events = list(tracker.events) if tracker else []
-            user_positions = [i for i, e in enumerate(events) if isinstance(e, UserUttered)]
-            first = user_positions[-len(parts or [text])] if user_positions else len(events)
-            return answer(events, first, sender, collector.messages)
+            return response.json(
+                {
+                    "messages": collector.messages,
+                    "replies": collector.details,
+                    "parse": [summarise_parse(part, parse) for part, parse in parts],
+                }
+            )
 
         return shop_webhook

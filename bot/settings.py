@@ -41,6 +41,7 @@ class Settings:
     redis_channel: str
     rate_burst: int
     rate_per_second: float
+    rasa_max_in_flight: int
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -77,6 +78,7 @@ class Settings:
             redis_channel=os.environ.get("GATEWAY_REDIS_CHANNEL", "qinkefu-socketio"),
             rate_burst=int(os.environ.get("GATEWAY_RATE_BURST", "5")),
             rate_per_second=float(os.environ.get("GATEWAY_RATE_PER_SECOND", "1")),
+            rasa_max_in_flight=int(os.environ.get("GATEWAY_RASA_MAX_IN_FLIGHT", "4")),
         )
 
     @property

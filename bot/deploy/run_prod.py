@@ -30,10 +30,13 @@ def create_gateway_schema(url: str) -> None:
         store.close()
 
 
-def prepare(profile: ProductionProfile, settings: Settings, reseed: bool = False) -> Dict[str, str]:
-    """Checks the services, creates the databases, seeds the demo shop into an empty shop database
-    and writes the nginx configuration; returns the replicas' environment."""
-    nginx_binary()
+def prepare(
+    profile: ProductionProfile, settings: Settings, reseed: bool = False, with_nginx: bool = True
+) -> Dict[str, str]:
+    """Checks the services, creates the databases and the gateway schema, seeds the demo shop into
+    an empty shop database and writes the nginx configuration; returns the replicas' environment."""
+    if with_nginx:
+        nginx_binary()
     ensure_redis(profile.redis_host, profile.redis_port)
     for purpose in ("tracker", "shop", "gateway"):
         ensure_database(profile.database_url(purpose))
@@ -45,7 +48,8 @@ def prepare(profile: ProductionProfile, settings: Settings, reseed: bool = False
             shop.import_shop(load_demo_shop(settings.demo_shop_file))
     finally:
         shop.close()
-    profile.write_nginx_config()
+    if with_nginx:
+        profile.write_nginx_config()
     (profile.var_dir / "uploads").mkdir(parents=True, exist_ok=True)
     return {**os.environ, **profile.environment()}
 
@@ -53,12 +57,12 @@ def prepare(profile: ProductionProfile, settings: Settings, reseed: bool = False
 def run_prod(settings: Settings, model_path: str, reseed: bool = False, prepare_only: bool = False) -> int:
     profile = ProductionProfile.from_env()
     try:
-        env = prepare(profile, settings, reseed)
+        env = prepare(profile, settings, reseed, with_nginx=not prepare_only)
     except (ServiceMissing, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if prepare_only:
-        print(f"databases, schema and {profile.nginx_config_path} ready")
+        print(f"databases and schema ready on {profile.postgres_url}")
         return 0
     public = profile.url(profile.gateway_port)
     banner = (

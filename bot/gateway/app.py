@@ -81,7 +81,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         app.ctx.accounts = AgentAccounts(app.ctx.store.engine)
         app.ctx.routing = RoutingPolicy.load(settings.routing_file)
         app.ctx.orders = build_repository(settings.orders_db_url)
-        app.ctx.rasa = RasaClient(settings.rasa_url)
+        app.ctx.rasa = RasaClient(settings.rasa_url, max_in_flight=settings.rasa_max_in_flight)
         await app.ctx.rasa.open()
         app.ctx.project = ProjectData(settings.trainer_project_dir)
         app.ctx.project.fixed_intents = set(app.ctx.project.intents())

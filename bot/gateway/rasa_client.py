@@ -22,8 +22,12 @@ RETRY_AFTER_SECONDS = 0.5
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout_seconds: float = 30) -> None:
+    def __init__(self, base_url: str, timeout_seconds: float = 30, max_in_flight: int = 4) -> None:
         self.base_url = base_url.rstrip("/")
+        # At most this many buyer turns at Rasa at once; the others wait here in arrival order.
+        # Rasa's CPU-bound event loop serves many concurrent requests in no fair order, so under
+        # load some turns would wait past the timeout while later ones are answered.
+        self.turns = asyncio.Semaphore(max_in_flight)
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self.http: Optional[aiohttp.ClientSession] = None
 
@@ -56,14 +60,15 @@ class RasaClient:
         body = {"sender": session_id, "message": text, "metadata": metadata}
         if message_id:
             body["message_id"] = message_id
-        try:
-            return await self._post("/webhooks/shop/webhook", body)
-        except RasaUnavailable as error:
-            if not message_id or not error.retryable:
-                raise
-            logger.warning("retrying message %s of %s after: %s", message_id, session_id, error)
-            await asyncio.sleep(RETRY_AFTER_SECONDS)
-            return await self._post("/webhooks/shop/webhook", dict(body, retry=True))
+        async with self.turns:
+            try:
+                return await self._post("/webhooks/shop/webhook", body)
+            except RasaUnavailable as error:
+                if not message_id or not error.retryable:
+                    raise
+                logger.warning("retrying message %s of %s after: %s", message_id, session_id, error)
+                await asyncio.sleep(RETRY_AFTER_SECONDS)
+                return await self._post("/webhooks/shop/webhook", dict(body, retry=True))
 
     async def trigger(self, session_id: str, intent: str, entities: Dict[str, Any]) -> List[Dict[str, Any]]:
         reply = await self._post(

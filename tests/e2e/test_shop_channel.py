@@ -81,3 +81,49 @@ def test_bad_requests_get_clear_errors(bot):
     assert requests.post(url, data="not json", timeout=10).status_code == 400
     long = bot.shop_say(sender(), "退" * 5000)
     assert long["messages"] and len(long["parse"][0]["text"]) == 500
+
+
+def _shop_post(bot, body):
+    import requests
+
+    reply = requests.post(f"http://127.0.0.1:{bot.rasa_port}/webhooks/shop/webhook", json=body, timeout=60)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def test_a_retried_message_is_answered_from_the_tracker_not_handled_twice(bot):
+    """The gateway sends a turn again (same message id) when a Rasa replica died before answering:
+    if the turn was handled, the stored replies come back and the tracker keeps it once."""
+    conversation = sender()
+    body = {"sender": conversation, "message": "包邮吗", "metadata": {"product_id": "P001"}, "message_id": "m-1"}
+    first = _shop_post(bot, body)
+    again = _shop_post(bot, dict(body, retry=True))
+    assert again.get("replayed") is True
+    assert again["messages"] == first["messages"]
+    assert again["parse"][0]["intent"] == first["parse"][0]["intent"] == "ask_free_shipping"
+    assert again["replies"][0]["response"] == first["replies"][0]["response"]
+    tracker = __import__("requests").get(
+        f"http://127.0.0.1:{bot.rasa_port}/conversations/{conversation}/tracker", timeout=30
+    ).json()
+    users = [e for e in tracker["events"] if e["event"] == "user"]
+    assert [u["message_id"] for u in users] == ["m-1"]
+
+
+def test_a_retried_message_that_was_never_handled_is_handled_once(bot):
+    conversation = sender()
+    reply = _shop_post(
+        bot, {"sender": conversation, "message": "会掉色吗", "metadata": {"product_id": "P001"}, "message_id": "m-9", "retry": True}
+    )
+    assert "replayed" not in reply
+    assert said(texts(reply["messages"]), "utter_fading_first_wash", product="纯棉T恤")
+
+
+def test_a_retried_multi_question_message_replays_every_answer(bot):
+    conversation = sender()
+    body = {"sender": conversation, "message": "有货吗？今天能发吗？包邮吗？", "metadata": {"product_id": "P001"}, "message_id": "m-2"}
+    first = _shop_post(bot, body)
+    _shop_post(bot, {"sender": conversation, "message": "谢谢", "message_id": "m-3"})
+    again = _shop_post(bot, dict(body, retry=True))
+    assert again["replayed"] is True
+    assert [p["intent"] for p in again["parse"]] == ["ask_stock", "ask_ship_time", "ask_free_shipping"]
+    assert again["messages"] == first["messages"]
