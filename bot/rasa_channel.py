@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
 from sanic import Blueprint, response
 
 from bot import rasa_speedups
@@ -136,8 +136,9 @@ class ShopChannel(InputChannel):
         return confident if len(confident) >= 2 and len(intents) >= 2 else []
 
     async def roll_over_if_long(self, agent: Any, sender: str) -> None:
-        """Starts a new working session (slots carried over) when this one has grown long and no
-        form is active: Rasa reads and replays the whole session at every turn."""
+        """Starts a new working session when this one has grown long: Rasa reads and replays the
+        whole session at every turn. Like Rasa's session expiry, the slots are carried over; an
+        active form is carried over too, so the buyer's open question goes on."""
         count = self._handled.pop(sender, 0) + 1
         self._handled[sender] = count
         while len(self._handled) > 10_000:
@@ -150,11 +151,16 @@ class ShopChannel(InputChannel):
                 if (
                     tracker is None
                     or len(tracker.events) < ROLL_OVER_AFTER_EVENTS
-                    or tracker.active_loop_name
                     or tracker.latest_action_name != ACTION_LISTEN_NAME
                 ):
                     return
-                await agent.execute_action(sender, ACTION_SESSION_START_NAME, CollectingOutputChannel(), None, 1.0)
+                active_loop = tracker.active_loop_name
+                rolled = await agent.execute_action(
+                    sender, ACTION_SESSION_START_NAME, CollectingOutputChannel(), None, 1.0
+                )
+                if active_loop and rolled is not None:
+                    rolled.update_with_events([ActiveLoop(active_loop), ActionExecuted(ACTION_LISTEN_NAME)], agent.domain)
+                    await agent.tracker_store.save(rolled)
                 logger.debug("rolled over the session of %s after %d events", sender, len(tracker.events))
         except Exception:  # a later check tries again
             logger.exception("could not roll over the session of %s", sender)

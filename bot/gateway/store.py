@@ -10,6 +10,8 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from bot.db import create_engine
+
 metadata = sa.MetaData()
 
 sessions = sa.Table(
@@ -51,10 +53,7 @@ def _utc(moment: Optional[datetime]) -> Optional[datetime]:
 
 class GatewayStore:
     def __init__(self, url: str) -> None:
-        options: Dict[str, Any] = {"future": True, "pool_pre_ping": True}
-        if url.startswith("sqlite"):
-            options["connect_args"] = {"check_same_thread": False, "timeout": 15}
-        self.engine = sa.create_engine(url, **options)
+        self.engine = create_engine(url)
         metadata.create_all(self.engine)
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, InterfaceError
 
+from bot.db import create_engine
 from bot.orders.models import (
     Buyer,
     Order,
@@ -151,10 +152,7 @@ def _utc(moment: Optional[datetime]) -> Optional[datetime]:
 
 class SqlOrderRepository:
     def __init__(self, url: str) -> None:
-        options: Dict[str, Any] = {"future": True, "pool_pre_ping": True}
-        if url.startswith("sqlite"):
-            options["connect_args"] = {"check_same_thread": False, "timeout": 15}
-        self.engine = sa.create_engine(url, **options)
+        self.engine = create_engine(url)
 
     def create_schema(self) -> None:
         metadata.create_all(self.engine)

@@ -50,6 +50,11 @@ def _examples_block(examples: List[str]) -> LiteralScalarString:
     return LiteralScalarString("".join(f"- {e}\n" for e in examples))
 
 
+def action_names(domain: Dict[str, Any]) -> List[str]:
+    """domain.yml lists actions as names or as {name: {send_domain: true}}."""
+    return [a if isinstance(a, str) else next(iter(a)) for a in domain.get("actions", []) or []]
+
+
 class ProjectData:
     def __init__(self, root: Path, fixed_intents: Optional[List[str]] = None) -> None:
         self.root = Path(root)
@@ -216,7 +221,7 @@ class ProjectData:
             errors = []
             if intent not in domain.get("intents", []):
                 errors.append(f"unknown intent {intent}")
-            if response not in domain.get("responses", {}) and response not in domain.get("actions", []):
+            if response not in domain.get("responses", {}) and response not in action_names(domain):
                 errors.append(f"unknown response or action {response}")
             if errors:
                 raise DataError(errors)
@@ -238,7 +243,7 @@ class ProjectData:
             for step in steps:
                 if "intent" in step and step["intent"] not in domain.get("intents", []):
                     errors.append(f"unknown intent {step['intent']}")
-                if "action" in step and step["action"] not in domain.get("responses", {}) and step["action"] not in domain.get("actions", []):
+                if "action" in step and step["action"] not in domain.get("responses", {}) and step["action"] not in action_names(domain):
                     errors.append(f"unknown action {step['action']}")
                 if not ({"intent", "action"} & set(step)):
                     errors.append(f"step {step} is neither an intent nor an action")

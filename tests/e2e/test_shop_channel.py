@@ -127,3 +127,38 @@ def test_a_retried_multi_question_message_replays_every_answer(bot):
     assert again["replayed"] is True
     assert [p["intent"] for p in again["parse"]] == ["ask_stock", "ask_ship_time", "ask_free_shipping"]
     assert again["messages"] == first["messages"]
+
+
+def test_a_long_conversation_is_rolled_over_into_a_new_session_keeping_its_slots(bot):
+    """Rasa reads the whole working session at every turn; after enough events it is rolled over
+    (like Rasa's own session expiry, slots carried over) so turn 300 costs what turn 5 costs."""
+    import requests
+
+    conversation = sender()
+    bot.shop_say(conversation, "能便宜点吗", {"product_id": "P001"})
+    questions = ["包邮吗", "发什么快递", "会掉色吗", "这件还有货吗", "几天能到"]
+    for index in range(40):
+        reply = bot.shop_say(conversation, questions[index % len(questions)], {"product_id": "P001"})
+        assert reply["messages"], index
+    events = requests.get(
+        f"http://127.0.0.1:{bot.rasa_port}/conversations/{conversation}/tracker", timeout=30
+    ).json()["events"]
+    starts = [i for i, e in enumerate(events) if e["event"] == "session_started"]
+    assert len(starts) >= 2, "the session was never rolled over"
+    current = events[starts[-1]:]
+    assert any(e["event"] == "slot" and e["name"] == "haggle_count" and e["value"] for e in current)
+    assert sum(1 for e in current if e["event"] == "user") < 41
+
+
+def test_an_open_form_survives_the_roll_over(bot):
+    """The buyer started a return and keeps asking other things: the form is carried into the new session."""
+    import requests
+
+    conversation = sender()
+    bot.shop_say(conversation, "我要退货", {"product_id": "P001"})
+    questions = ["包邮吗", "发什么快递", "会掉色吗", "几天能到"]
+    for index in range(40):
+        bot.shop_say(conversation, questions[index % len(questions)], {"product_id": "P001"})
+    tracker = requests.get(f"http://127.0.0.1:{bot.rasa_port}/conversations/{conversation}/tracker", timeout=30).json()
+    assert sum(1 for e in tracker["events"] if e["event"] == "session_started") >= 2
+    assert (tracker.get("active_loop") or {}).get("name") == "return_form"
