@@ -24,6 +24,7 @@ import random
 import statistics
 import sys
 import tempfile
+import os
 import time
 import uuid
 from pathlib import Path
@@ -48,6 +49,7 @@ QUESTIONS = [
 ]
 ORDER_QUESTIONS = ["我的订单到哪了", "发货了吗", "退货进度怎么样了"]
 REPLY_TIMEOUT = 30
+CPU_GROUPS = ["Rasa", "action server", "gateway", "nginx", "PostgreSQL", "Redis", "load generator (this script)"]
 
 
 def percentile(values: List[float], fraction: float) -> float:
@@ -187,6 +189,49 @@ def rss_mb(pids: List[int]) -> List[float]:
     return sizes
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def processes_named(*names: str) -> List[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in names:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def cpu_seconds(pids: List[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def process_groups(stack) -> Dict[str, List[int]]:
+    """Which processes do what, to say where the CPU goes."""
+    if isinstance(stack, RunningBot):
+        actions, rasa, gateway = (p.pid for p in stack.processes[:3])
+        groups = {"Rasa": [rasa], "action server": [actions], "gateway": [gateway]}
+    else:
+        groups = {"Rasa": [], "action server": [], "gateway": [], "nginx": processes_named("nginx")}
+        for name, service in stack.services.items():
+            for group in ("Rasa", "action server", "gateway"):
+                if name.lower().startswith(group.lower()):
+                    groups[group].append(service.process.pid)
+        groups["PostgreSQL"] = processes_named("postgres")
+        groups["Redis"] = processes_named("redis-server")
+    groups["load generator (this script)"] = [os.getpid()]
+    return groups
+
+
 def run_profile(number: int, levels: List[int], seconds: float) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-profile{number}-"))
     extra = bench_environment(workdir)
@@ -209,8 +254,14 @@ def run_profile(number: int, levels: List[int], seconds: float) -> dict:
     try:
         asyncio.run(load(url, 2, 3, 2))  # warm-up: models loaded, connections open
         results = []
+        groups = process_groups(stack)
         for buyers in levels:
+            before = {group: cpu_seconds(pids) for group, pids in groups.items()}
             result = asyncio.run(load(url, buyers, seconds, warmup=3))
+            turns = max(result["turns"], 1)
+            result["cpu_ms_per_turn"] = {
+                group: round((cpu_seconds(pids) - before[group]) * 1000 / turns, 1) for group, pids in groups.items()
+            }
             print(f"  profile {number}, {buyers:3d} buyers: {result}", flush=True)
             results.append(result)
         long = asyncio.run(long_conversation(url))
@@ -243,6 +294,11 @@ def markdown(report: dict) -> str:
             f"| {profile['profile']} | {long['turns_1_10_median_ms']} | {long['turns_291_300_median_ms']} | "
             f"{long['ratio']} | {', '.join(str(v) for v in profile['rasa_rss_mb'])} |"
         )
+    lines += ["", "CPU per turn at the highest load (ms of CPU time per answered turn, warm-up included):", "",
+              "| profile | " + " | ".join(CPU_GROUPS) + " |", "| --- |" + " ---: |" * len(CPU_GROUPS)]
+    for profile in report["profiles"]:
+        cpu = profile["levels"][-1].get("cpu_ms_per_turn", {})
+        lines.append(f"| {profile['profile']} | " + " | ".join(str(cpu.get(g, "-")) for g in CPU_GROUPS) + " |")
     if "speedup_profile3_vs_1" in report:
         lines += ["", f"Saturated throughput, profile 3 / profile 1: {report['speedup_profile3_vs_1']}x "
                   f"(at {report['speedup_at_buyers']} buyers)."]
@@ -256,7 +312,6 @@ def main() -> int:
     parser.add_argument("--profiles", default="1,2,3")
     args = parser.parse_args()
     levels = [int(v) for v in args.buyers.split(",")]
-    import os
 
     report = {
         "machine": f"{os.cpu_count()} cores",
