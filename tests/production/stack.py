@@ -214,7 +214,7 @@ class WidgetClient:
                 break
             assert ack.get("error") in ("unavailable", "disconnected"), ack
             assert time.monotonic() < deadline, f"message never taken: {ack}"
-            await asyncio.sleep(1)
+            await asyncio.sleep(3)  # the widget's RETRY_UNAVAILABLE_MS: slower than the rate limit refills
         while time.monotonic() < deadline:
             if len(self.bot_texts()) > before_bot:
                 return self.bot_texts()[before_bot]
