@@ -31,3 +31,16 @@ def test_bare_product_asks_what_about_it(shop, domain):
 def test_nothing_understood_apologises(shop, domain):
     result = run_action(ActionHandleInform(), make_tracker("嗯那个", "inform"), domain)
     assert result.responses == ["utter_default"]
+
+
+def test_bare_height_and_weight_start_the_size_form(shop, domain):
+    result = run_action(ActionHandleInform(), make_tracker("身高160 体重95斤", "inform"), domain)
+    assert result.responses == []
+    assert {"event": "followup", "name": "size_form"} in [
+        {"event": e["event"], "name": e.get("name")} for e in result.events
+    ]
+
+
+def test_a_bed_width_is_not_a_body_measurement(shop, domain):
+    result = run_action(ActionHandleInform(), make_tracker("1.8米的床", "inform"), domain)
+    assert result.responses == ["utter_default"]

@@ -41,6 +41,11 @@ def test_fading_answer_uses_the_care_note(bot):
     assert "只能干洗" in reply
 
 
+def test_bare_height_and_weight_get_a_size_recommendation(bot):
+    reply = texts(bot.say(new_sender(), "身高160 体重95斤"))
+    assert said(reply, "utter_size_recommendation", height="160", weight="95", size="S", label="160/80A")
+
+
 def test_logged_in_buyer_returns_recent_order_and_it_is_stored(bot):
     sender, meta = new_sender(), {"buyer_token": token_for("B001")}
     first = texts(bot.say(sender, "我要退货", meta))
