@@ -6,7 +6,7 @@ STAMP := .venv/.installed-stamp
 NODE_STAMP := node_modules/.package-lock.json
 SPACY_MODEL := build/spacy_zh/meta.json
 MODEL := models/qinkefu.tar.gz
-TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/nlp/normalise.py bot/nlp/rasa_normaliser.py $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/nlp/normalise.py bot/nlp/rasa_normaliser.py bot/nlp/linear_intent_classifier.py $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ACTION_PORT ?= 5055
 export RASA_TRACKER_DB ?= $(CURDIR)/var/tracker.db
@@ -78,7 +78,7 @@ evaluate: setup train
 	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out results/cross_validation
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/held_in
 
-bench: setup train
+bench: setup train evaluate
 	$(PY) bench/nlu_baselines.py
 	$(PY) bench/rest_latency.py
 	$(PY) bench/widget_latency.py

@@ -9,8 +9,9 @@ Each buyer holds conversations of 6-10 turns mixing the core questions and order
 logged-in buyer), waits for each answer, thinks 0.2-0.6 s, and starts a new conversation after the
 last turn. Reported per profile and number of concurrent buyers (1, 20, 50, 100): turns/second,
 p50/p95/p99 latency (message sent -> first reply shown) and errors (no answer in 30 s, the busy
-reply, refused messages). Also: the latency of turns 1-10 against turns 291-300 of one long
-conversation, and the Rasa servers' resident memory. Writes bench/results/socketio_load.{json,md}.
+reply, refused messages). Also: the latency of the first round of the 12 questions (turns 1-12)
+against the last round (turns 289-300) of one long conversation: the same questions in the same
+dialogue states, so only the conversation's length differs, and the Rasa servers' resident memory. Writes bench/results/socketio_load.{json,md}.
 
     python bench/socketio_load.py [--seconds 30] [--buyers 1,20,50,100] [--profiles 1,2,3]
 """
@@ -166,12 +167,15 @@ async def long_conversation(url: str, turns: int = 300) -> dict:
             latencies.append(latency if error is None else None)
     finally:
         await buyer.client.disconnect()
-    early = [v for v in latencies[:10] if v is not None]
-    late = [v for v in latencies[-10:] if v is not None]
+    # Compare whole rounds of the question cycle: a round holds a return form and the questions
+    # asked inside it, so partial rounds would compare different dialogue states.
+    cycle = len(QUESTIONS)
+    early = [v for v in latencies[:cycle] if v is not None]
+    late = [v for v in latencies[-cycle:] if v is not None]
     return {
         "turns": turns,
-        "turns_1_10_median_ms": round(statistics.median(early), 1),
-        "turns_291_300_median_ms": round(statistics.median(late), 1),
+        "first_round_median_ms": round(statistics.median(early), 1),
+        "last_round_median_ms": round(statistics.median(late), 1),
         "ratio": round(statistics.median(late) / statistics.median(early), 2),
         "failed_turns": sum(1 for v in latencies if v is None),
     }
@@ -287,11 +291,11 @@ def markdown(report: dict) -> str:
                 f"| {profile['profile']} | {level['buyers']} | {level['turns_per_s']} | {level['p50_ms']} | "
                 f"{level['p95_ms']} | {level['p99_ms']} | {level['errors']} |"
             )
-    lines += ["", "| profile | turn 1-10 median ms | turn 291-300 median ms | ratio | Rasa RSS MB |", "| --- | ---: | ---: | ---: | --- |"]
+    lines += ["", "| profile | turns 1-12 median ms | turns 289-300 median ms | ratio | Rasa RSS MB |", "| --- | ---: | ---: | ---: | --- |"]
     for profile in report["profiles"]:
         long = profile["long_conversation"]
         lines.append(
-            f"| {profile['profile']} | {long['turns_1_10_median_ms']} | {long['turns_291_300_median_ms']} | "
+            f"| {profile['profile']} | {long['first_round_median_ms']} | {long['last_round_median_ms']} | "
             f"{long['ratio']} | {', '.join(str(v) for v in profile['rasa_rss_mb'])} |"
         )
     lines += ["", "CPU per turn at the highest load (ms of CPU time per answered turn, warm-up included):", "",
