@@ -3,7 +3,7 @@ pipeline's featurizers (jieba words, regexes) and on character n-grams of the wh
 
 The character n-grams are taken over the message as written (normalised), not word by word:
 Chinese has no spaces, so n-grams that cross jieba's word boundaries keep phrases whole when
-jieba cuts them differently from the training examples (有没有货 / 有没 有货).
+jieba cuts them differently from the training examples.
 
 Why not DIET: on this project's data (short Chinese messages, about 5,000 examples, 28 intents)
 DIET generalised worse than a linear model on the same features, and took minutes per training
