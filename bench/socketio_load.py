@@ -10,8 +10,9 @@ logged-in buyer), waits for each answer, thinks 0.2-0.6 s, and starts a new conv
 last turn. Reported per profile and number of concurrent buyers (1, 20, 50, 100): turns/second,
 p50/p95/p99 latency (message sent -> first reply shown) and errors (no answer in 30 s, the busy
 reply, refused messages). Also: the latency of the first round of the 12 questions (turns 1-12)
-against the last round (turns 289-300) of one long conversation: the same questions in the same
-dialogue states, so only the conversation's length differs, and the Rasa servers' resident memory. Writes bench/results/socketio_load.{json,md}.
+against the last round (turns 289-300) of one long conversation (the same questions in the same
+dialogue states, so only the conversation's length differs), and the Rasa servers' resident
+memory. Writes bench/results/socketio_load.{json,md}.
 
     python bench/socketio_load.py [--seconds 30] [--buyers 1,20,50,100] [--profiles 1,2,3]
 """

@@ -86,10 +86,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return scipy.sparse.hstack([weighted, self._model["chars"].transform(texts)]).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
-        from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
-
-        from sklearn.feature_extraction.text import TfidfVectorizer
 
         rows, texts, labels = [], [], []
         for example in training_data.intent_examples:
@@ -101,16 +99,17 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if len(set(labels)) < 2:
             logger.warning("LinearIntentClassifier: fewer than two intents with features; not trained.")
             return self._resource
+        features = scipy.sparse.vstack(rows)
         chars = None
         if self._config["char_ngrams"]:
             low, high = self._config["char_ngrams"]
             chars = TfidfVectorizer(analyzer="char", ngram_range=(low, high), sublinear_tf=True, lowercase=True)
             chars.fit(texts)
-        self._model = {"tfidf": TfidfTransformer(sublinear_tf=True).fit(scipy.sparse.vstack(rows)), "chars": chars}
+        self._model = {"tfidf": TfidfTransformer(sublinear_tf=True).fit(features), "chars": chars}
         classifier = LogisticRegression(
             C=self._config["C"], max_iter=self._config["max_iter"], class_weight="balanced"
         )
-        classifier.fit(self._matrix(scipy.sparse.vstack(rows), texts), labels)
+        classifier.fit(self._matrix(features, texts), labels)
         self._model["classifier"] = classifier
         with self._model_storage.write_to(self._resource) as directory:
             (directory / MODEL_FILE).write_bytes(pickle.dumps(self._model))
