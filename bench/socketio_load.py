@@ -9,10 +9,10 @@ Each buyer holds conversations of 6-10 turns mixing the core questions and order
 logged-in buyer), waits for each answer, thinks 0.2-0.6 s, and starts a new conversation after the
 last turn. Reported per profile and number of concurrent buyers (1, 20, 50, 100): turns/second,
 p50/p95/p99 latency (message sent -> first reply shown) and errors (no answer in 30 s, the busy
-reply, refused messages). Also: the latency of the first round of the 12 questions (turns 1-12)
-against the last round (turns 289-300) of one long conversation (the same questions in the same
-dialogue states, so only the conversation's length differs), and the Rasa servers' resident
-memory. Writes bench/results/socketio_load.{json,md}.
+reply, refused messages). Also: the latency of the first round of 12 turns (turns 1-12) against
+the last round (turns 289-300) of one long conversation (the same questions in the same dialogue
+states, so only the conversation's length differs), and the Rasa servers' resident memory.
+Writes bench/results/socketio_load.{json,md}.
 
     python bench/socketio_load.py [--seconds 30] [--buyers 1,20,50,100] [--profiles 1,2,3]
 """
@@ -50,6 +50,12 @@ QUESTIONS = [
     "包邮吗", "发什么快递", "这个是纯棉的吗", "几天能到", "有赠品吗", "我要退货",
 ]
 ORDER_QUESTIONS = ["我的订单到哪了", "发货了吗", "退货进度怎么样了"]
+# The long conversation's round: a return is started, interrupted by two questions and given up, so
+# every round starts and ends in the same dialogue state (an open form makes each turn costlier).
+LONG_ROUND = [
+    "这件还有货吗", "黑色M码的还有吗", "什么时候发货", "今天能发吗", "会掉色吗", "能便宜点吗",
+    "包邮吗", "发什么快递", "我要退货", "这个是纯棉的吗", "几天能到", "不退了",
+]
 REPLY_TIMEOUT = 30
 CPU_GROUPS = ["Rasa", "action server", "gateway", "nginx", "PostgreSQL", "Redis", "load generator (this script)"]
 
@@ -164,20 +170,21 @@ async def long_conversation(url: str, turns: int = 300) -> dict:
     latencies = []
     try:
         for index in range(turns):
-            latency, error = await buyer.turn(QUESTIONS[index % len(QUESTIONS)])
+            latency, error = await buyer.turn(LONG_ROUND[index % len(LONG_ROUND)])
             latencies.append(latency if error is None else None)
     finally:
         await buyer.client.disconnect()
-    # Compare whole rounds of the question cycle: a round holds a return form and the questions
-    # asked inside it, so partial rounds would compare different dialogue states.
-    cycle = len(QUESTIONS)
-    early = [v for v in latencies[:cycle] if v is not None]
-    late = [v for v in latencies[-cycle:] if v is not None]
+    # Whole rounds are compared: the same questions in the same dialogue states, so only the
+    # conversation's length differs.
+    size = len(LONG_ROUND)
+    rounds = [[v for v in latencies[i:i + size] if v is not None] for i in range(0, turns, size)]
+    medians = [round(statistics.median(r), 1) for r in rounds if r]
     return {
         "turns": turns,
-        "first_round_median_ms": round(statistics.median(early), 1),
-        "last_round_median_ms": round(statistics.median(late), 1),
-        "ratio": round(statistics.median(late) / statistics.median(early), 2),
+        "first_round_median_ms": medians[0],
+        "last_round_median_ms": medians[-1],
+        "ratio": round(medians[-1] / medians[0], 2),
+        "round_medians_ms": medians,
         "failed_turns": sum(1 for v in latencies if v is None),
     }
 
@@ -299,6 +306,9 @@ def markdown(report: dict) -> str:
             f"| {profile['profile']} | {long['first_round_median_ms']} | {long['last_round_median_ms']} | "
             f"{long['ratio']} | {', '.join(str(v) for v in profile['rasa_rss_mb'])} |"
         )
+    lines += ["", "Median latency of each round of 12 turns in the long conversation (ms):", ""]
+    for profile in report["profiles"]:
+        lines.append(f"- {profile['profile']}: " + ", ".join(str(v) for v in profile["long_conversation"]["round_medians_ms"]))
     lines += ["", "CPU per turn at the highest load (ms of CPU time per answered turn, warm-up included):", "",
               "| profile | " + " | ".join(CPU_GROUPS) + " |", "| --- |" + " ---: |" * len(CPU_GROUPS)]
     for profile in report["profiles"]:

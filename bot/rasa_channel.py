@@ -23,6 +23,7 @@ import re
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
+from rasa.core.actions.action import ActionSessionStart
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
@@ -138,7 +139,8 @@ class ShopChannel(InputChannel):
     async def roll_over_if_long(self, agent: Any, sender: str) -> None:
         """Starts a new working session when this one has grown long: Rasa reads and replays the
         whole session at every turn. Like Rasa's session expiry, the slots are carried over; an
-        active form is carried over too, so the buyer's open question goes on."""
+        active form is carried over too, so the buyer's open question goes on. The new session's
+        events are appended to the tracker as read and saved once, so the store holds each event once."""
         count = self._handled.pop(sender, 0) + 1
         self._handled[sender] = count
         while len(self._handled) > 10_000:
@@ -155,12 +157,11 @@ class ShopChannel(InputChannel):
                 ):
                     return
                 active_loop = tracker.active_loop_name
-                rolled = await agent.execute_action(
-                    sender, ACTION_SESSION_START_NAME, CollectingOutputChannel(), None, 1.0
-                )
-                if active_loop and rolled is not None:
-                    rolled.update_with_events([ActiveLoop(active_loop), ActionExecuted(ACTION_LISTEN_NAME)], agent.domain)
-                    await agent.tracker_store.save(rolled)
+                started = await ActionSessionStart().run(CollectingOutputChannel(), agent.nlg, tracker, agent.domain)
+                if active_loop:
+                    started += [ActiveLoop(active_loop), ActionExecuted(ACTION_LISTEN_NAME)]
+                tracker.update_with_events([ActionExecuted(ACTION_SESSION_START_NAME), *started], agent.domain)
+                await agent.tracker_store.save(tracker)
                 logger.debug("rolled over the session of %s after %d events", sender, len(tracker.events))
         except Exception:  # a later check tries again
             logger.exception("could not roll over the session of %s", sender)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+import sqlalchemy as sa
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret"
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+POSTGRES_ADMIN_URL = os.environ.get("QKF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session")
@@ -149,3 +152,24 @@ def run_action(action, tracker: Tracker, domain: Dict[str, Any]) -> ActionResult
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, domain))
     return ActionResult(dispatcher.messages, events, domain)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A new, empty PostgreSQL database for the module (skipped without a server, failing under CI=true)."""
+    try:
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as error:  # noqa: BLE001 - any connection failure means "no server here"
+        message = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({type(error).__name__}); start it to run these tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"qkf_test_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()

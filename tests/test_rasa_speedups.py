@@ -36,3 +36,45 @@ def test_the_shop_channel_installs_it():
 
     ShopChannel()
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
+
+
+def _tracker_with_slot_history():
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load("domain.yml")
+    tracker = DialogueStateTracker("buyer", domain.slots)
+    for count in range(1, 6):
+        tracker.update_with_events(
+            [
+                UserUttered("", {"name": "haggle", "confidence": 1.0}),
+                ActionExecuted("action_answer_haggle"),
+                SlotSet("haggle_count", float(count)),
+                SlotSet("pending_question", "ask_stock" if count % 2 else "ask_fading"),
+                SlotSet("requested_slot", None),
+                ActionExecuted("action_listen"),
+            ],
+            domain,
+        )
+    return domain, tracker
+
+
+def test_a_new_session_carries_each_slot_once_with_its_current_value():
+    import asyncio
+
+    from rasa.core.actions.action import ActionSessionStart
+    from rasa.shared.core.events import SlotSet
+
+    rasa_speedups.install()
+    domain, tracker = _tracker_with_slot_history()
+    events = asyncio.run(ActionSessionStart().run(None, None, tracker, domain))
+    carried = {e.key: e.value for e in events if isinstance(e, SlotSet)}
+    assert carried == {"haggle_count": 5.0, "pending_question": "ask_stock", "requested_slot": None}
+    assert sum(isinstance(e, SlotSet) for e in events) == 3  # Rasa's own copies all 15 SlotSet events
+
+    new_session = tracker.copy()
+    new_session.update_with_events(events, domain)
+    for name, slot in tracker.slots.items():
+        assert new_session.slots[name].value == slot.value, name
+        assert new_session.slots[name].has_been_set == slot.has_been_set, name

@@ -2,12 +2,8 @@
 profile's databases are configuration, not code forks. Skipped with a message where no PostgreSQL
 runs; under CI=true (the machines have one) a missing server fails the suite."""
 
-import os
-import uuid
 from datetime import datetime, timezone
 
-import pytest
-import sqlalchemy as sa
 
 from bot.gateway.store import GatewayStore
 from bot.orders.demo_shop import load_demo_shop
@@ -15,28 +11,7 @@ from bot.orders.memory import InMemoryOrderRepository
 from bot.orders.sql import SqlOrderRepository
 from tests.conftest import ROOT
 
-ADMIN_URL = os.environ.get("QKF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    try:
-        admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-        with admin.connect() as conn:
-            conn.execute(sa.text("select 1"))
-    except Exception as error:  # noqa: BLE001 - any connection failure means "no server here"
-        message = f"PostgreSQL not reachable at {ADMIN_URL} ({type(error).__name__}); start it to run these tests"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    name = f"qkf_test_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-    admin.dispose()
 
 
 def test_postgres_repository_matches_the_in_memory_one(postgres_url):

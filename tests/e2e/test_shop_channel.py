@@ -145,7 +145,11 @@ def test_a_long_conversation_is_rolled_over_into_a_new_session_keeping_its_slots
     ).json()["events"]
     starts = [i for i, e in enumerate(events) if e["event"] == "session_started"]
     assert len(starts) >= 2, "the session was never rolled over"
+    # Every message is stored once, and a new session carries each slot once.
+    assert [e["text"] for e in events if e["event"] == "user"] == ["能便宜点吗"] + [questions[i % 5] for i in range(40)]
     current = events[starts[-1]:]
+    carried = [e["name"] for e in current[: current.index(next(e for e in current if e["event"] == "action"))] if e["event"] == "slot"]
+    assert len(carried) == len(set(carried)), carried
     assert any(e["event"] == "slot" and e["name"] == "haggle_count" and e["value"] for e in current)
     assert sum(1 for e in current if e["event"] == "user") < 41
 
@@ -162,3 +166,11 @@ def test_an_open_form_survives_the_roll_over(bot):
     tracker = requests.get(f"http://127.0.0.1:{bot.rasa_port}/conversations/{conversation}/tracker", timeout=30).json()
     assert sum(1 for e in tracker["events"] if e["event"] == "session_started") >= 2
     assert (tracker.get("active_loop") or {}).get("name") == "return_form"
+    assert sum(1 for e in tracker["events"] if e["event"] == "user") == 41
+
+
+def test_asking_for_the_return_again_during_the_return_gets_the_forms_question(bot):
+    conversation = sender()
+    bot.shop_say(conversation, "我要退货", {"product_id": "P001"})
+    again = bot.shop_say(conversation, "我要退货", {"product_id": "P001"})
+    assert [r["response"] for r in again["replies"]] == ["utter_return_in_progress", "utter_ask_order_id"]
