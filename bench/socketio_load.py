@@ -81,11 +81,17 @@ class Buyer:
         self.token = token_for(random.choice(["B001", "B002", "B003"])) if logged_in else None
         self.client = socketio.AsyncClient(reconnection=False)
         self.replies: asyncio.Queue = asyncio.Queue()
+        self.turn_over = asyncio.Event()
         self.client.on("message", self._on_message)
+        self.client.on("typing", self._on_typing)
 
     async def _on_message(self, message: dict) -> None:
         if message.get("role") == "bot" and message.get("text"):
             self.replies.put_nowait(message["text"])
+
+    async def _on_typing(self, data: dict) -> None:
+        if not data.get("on"):
+            self.turn_over.set()  # the gateway has sent every reply of the turn
 
     async def connect(self) -> None:
         await self.client.connect(
@@ -96,9 +102,11 @@ class Buyer:
         )
 
     async def turn(self, text: str) -> tuple:
-        """(latency in ms or None, error kind or None)."""
+        """(latency in ms or None, error kind or None). Waits for the end of the turn, so that a turn's
+        second reply is not taken for the first reply of the next turn."""
         while not self.replies.empty():
             self.replies.get_nowait()
+        self.turn_over.clear()
         start = time.perf_counter()
         ack = await self.client.call("buyer_message", {"client_id": str(uuid.uuid4()), "text": text}, timeout=REPLY_TIMEOUT)
         if not ack.get("ok"):
@@ -108,6 +116,10 @@ class Buyer:
         except asyncio.TimeoutError:
             return None, "timeout"
         latency = (time.perf_counter() - start) * 1000
+        try:
+            await asyncio.wait_for(self.turn_over.wait(), REPLY_TIMEOUT)
+        except asyncio.TimeoutError:
+            return None, "unfinished"
         return latency, ("busy" if reply == BUSY else None)
 
 

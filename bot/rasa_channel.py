@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.actions.action import ActionSessionStart
@@ -44,10 +43,8 @@ RASA_BOOKKEEPING = {"recipient_id", "template", "template_name", "model_id", "as
 # What a bot message carries besides its metadata.
 MESSAGE_FIELDS = {"text", "buttons", "image", "custom", "attachment", "elements", "quick_replies", "timestamp", "recipient_id"}
 # A conversation's working session is rolled over (slots carried over, like Rasa's session expiry)
-# once it holds this many events, so a turn costs the same at turn 300 as at turn 5. Checked every
-# ROLL_OVER_CHECK_EVERY messages a replica handles for the conversation.
-ROLL_OVER_AFTER_EVENTS = 150
-ROLL_OVER_CHECK_EVERY = 10  # the check reads the tracker once more: one turn in ten pays for it
+# once it holds this many events (about 15 turns), so a turn costs the same at turn 300 as at turn 5.
+ROLL_OVER_AFTER_EVENTS = 100
 # Intents that ask something the bot answers; greetings and bare values never split a message.
 NOT_QUESTIONS = {"greet", "thank_bye", "affirm", "deny", "inform", "nlu_fallback", "out_of_scope"}
 
@@ -112,7 +109,13 @@ class ShopChannel(InputChannel):
     def __init__(self, question_confidence: float = 0.7) -> None:
         rasa_speedups.install()
         self.question_confidence = question_confidence
-        self._handled: "OrderedDict[str, int]" = OrderedDict()  # messages handled per conversation
+        self._frozen_agent: Any = None  # the agent whose model was last kept out of garbage collection
+
+    def keep_model_out_of_gc(self, agent: Any) -> None:
+        """Once per loaded model: at server start, and at the first message after a model reload."""
+        if agent is not None and agent is not self._frozen_agent and agent.is_ready():
+            rasa_speedups.freeze_loaded_model()
+            self._frozen_agent = agent
 
     @classmethod
     def name(cls) -> Text:
@@ -140,12 +143,11 @@ class ShopChannel(InputChannel):
         """Starts a new working session when this one has grown long: Rasa reads and replays the
         whole session at every turn. Like Rasa's session expiry, the slots are carried over; an
         active form is carried over too, so the buyer's open question goes on. The new session's
-        events are appended to the tracker as read and saved once, so the store holds each event once."""
-        count = self._handled.pop(sender, 0) + 1
-        self._handled[sender] = count
-        while len(self._handled) > 10_000:
-            self._handled.popitem(last=False)
-        if count % ROLL_OVER_CHECK_EVERY:
+        events are appended to the tracker as read and saved once, so the store holds each event once.
+        The shop tracker store says how long the session was at this process's last save; the
+        session is read again, under the conversation's lock, only when that says it is long."""
+        session_length = getattr(agent.tracker_store, "session_length", None)
+        if session_length is None or (session_length(sender) or 0) < ROLL_OVER_AFTER_EVENTS:
             return
         try:
             async with agent.lock_store.lock(sender):
@@ -196,6 +198,10 @@ class ShopChannel(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         shop_webhook = Blueprint("shop_webhook", __name__)
 
+        @shop_webhook.listener("after_server_start")
+        async def model_loaded(app: Any, _: Any) -> None:
+            self.keep_model_out_of_gc(getattr(app.ctx, "agent", None))
+
         @shop_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -214,6 +220,7 @@ class ShopChannel(InputChannel):
             message_id = message_id if message_id and MESSAGE_ID.match(message_id) else None
             agent = request.app.ctx.agent
             use_primary_tracker_store(agent)
+            self.keep_model_out_of_gc(agent)
             try:
                 if message_id and body.get("retry"):
                     replayed = await self.replay(agent, sender, message_id)

@@ -78,3 +78,27 @@ def test_a_new_session_carries_each_slot_once_with_its_current_value():
     for name, slot in tracker.slots.items():
         assert new_session.slots[name].value == slot.value, name
         assert new_session.slots[name].has_been_set == slot.has_been_set, name
+
+
+class _Agent:
+    def is_ready(self) -> bool:
+        return True
+
+
+def test_each_loaded_model_is_kept_out_of_garbage_collection_once():
+    import gc
+
+    from bot.rasa_channel import ShopChannel
+
+    channel = ShopChannel()
+    try:
+        first, second = _Agent(), _Agent()
+        channel.keep_model_out_of_gc(first)
+        assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        channel.keep_model_out_of_gc(first)  # the same model: nothing to do
+        assert gc.get_freeze_count() == 0
+        channel.keep_model_out_of_gc(second)  # a reloaded model is frozen in turn
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -33,8 +33,11 @@ def test_postgres_gateway_store_dedupes_by_client_id(postgres_url):
     store = GatewayStore(postgres_url)
     assert store.add_message("session-0001", "buyer", "有货吗", client_id="c1") is not None
     assert store.add_message("session-0001", "buyer", "有货吗", client_id="c1") is None
-    store.add_message("session-0001", "bot", "有的亲")
-    assert [m["role"] for m in store.history("session-0001")] == ["buyer", "bot"]
+    replies = store.add_messages("session-0001", "bot", [("有的亲", {}), ("要看看这款吗", {"card": {"product_id": "P001"}})])
+    assert store.history("session-0001")[1:] == replies
+    assert [(m["role"], m["text"], m.get("card")) for m in store.history("session-0001")] == [
+        ("buyer", "有货吗", None), ("bot", "有的亲", None), ("bot", "要看看这款吗", {"product_id": "P001"})
+    ]
     store.touch_session("session-0001", "B001")
     assert store.latest_session_of("B001") == "session-0001"
     store.close()

@@ -83,6 +83,10 @@ def test_only_the_latest_session_is_read_and_each_event_is_stored_once(store):
     texts = [e.text for e in current.events if isinstance(e, UserUttered)]
     assert texts == ["message 2000.0 0", "message 2000.0 1", "包邮吗"]
     assert current.get_slot("pending_question") == "ask_fading"
+    # What the shop channel reads to decide on a roll-over: events after the session start.
+    assert store.session_length("buyer-b") == 2 + 3 * 4
+    assert store.session_length("buyer-c") == 2 + 4 * 4
+    assert store.session_length("buyer-nobody") is None
 
     everything = asyncio.run(store.retrieve_full_tracker("buyer-b"))
     assert len(everything.events) == 2 * 4 + (3 + 2 + 1) * 4

@@ -63,11 +63,9 @@ class Conversations:
         self.notify_agents = notify_agents
 
     async def deliver(self, session_id: str, replies: List[Dict[str, Any]], emit: Emit, role: str = "bot") -> List[Dict[str, Any]]:
-        sent = []
-        for reply in replies:
-            stored = self.store.add_message(session_id, role, reply["text"], widget_extra(reply))
+        sent = self.store.add_messages(session_id, role, [(reply["text"], widget_extra(reply)) for reply in replies])
+        for stored in sent:
             await emit("message", stored)
-            sent.append(stored)
         await emit("typing", {"on": False})
         return sent
 
@@ -94,11 +92,10 @@ class Conversations:
             await self.deliver(session_id, [{"text": self.strings["service_busy"]}], emit)
             await self.notify_agents("queue_changed", {})
             return None
-        if any(p.get("intent") == "request_human" for p in parse):
+        asks_for_human = any(p.get("intent") == "request_human" for p in parse)
+        if asks_for_human:
             self.queue.request_human(session_id)
-        decision = self.routing.decide(
-            parse, self.queue.earlier_replies(session_id), self.queue.taken_over_by(session_id)
-        )
+        decision = self.routing.decide(parse, *self.queue.routing_state(session_id))
         turn = self.queue.record_turn(session_id, buyer_id, text, parse, replies, decision.review, decision.reason)
         for part in parse:
             if float(part.get("confidence") or 0) < self.routing.confidence_threshold:
@@ -108,7 +105,9 @@ class Conversations:
         else:
             await self.notify_agents("suggestion", {"id": turn["id"], "session_id": session_id})
             asyncio.ensure_future(self._hold_notice(turn["id"], session_id, emit))
-        await self.notify_agents("queue_changed", {})
+        if decision.review or asks_for_human:
+            # An auto-sent reply leaves the queue as it was (the console's metrics refresh on their own).
+            await self.notify_agents("queue_changed", {})
         return turn
 
     async def _hold_notice(self, suggestion_id: int, session_id: str, emit: Emit) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -92,6 +92,17 @@ class GatewayStore:
         return row[0] if row else None
 
     # -- messages --------------------------------------------------------------------------
+    @staticmethod
+    def _row(session_id: str, role: str, text: str, extra: Optional[Dict[str, Any]], client_id: Optional[str] = None) -> Dict[str, Any]:
+        return dict(
+            session_id=session_id,
+            role=role,
+            text=text or "",
+            extra=json.dumps(extra or {}, ensure_ascii=False),
+            client_id=client_id,
+            created_at=datetime.now(timezone.utc),
+        )
+
     def add_message(
         self,
         session_id: str,
@@ -101,21 +112,21 @@ class GatewayStore:
         client_id: Optional[str] = None,
     ) -> Optional[Dict[str, Any]]:
         """Stores a message; None when a buyer message with this client_id is already stored."""
-        now = datetime.now(timezone.utc)
-        values = dict(
-            session_id=session_id,
-            role=role,
-            text=text or "",
-            extra=json.dumps(extra or {}, ensure_ascii=False),
-            client_id=client_id,
-            created_at=now,
-        )
+        values = self._row(session_id, role, text, extra, client_id)
         try:
             with self.engine.begin() as conn:
                 new_id = conn.execute(messages.insert().values(**values)).inserted_primary_key[0]
         except IntegrityError:
             return None
         return self._as_message({**values, "id": new_id})
+
+    def add_messages(self, session_id: str, role: str, items: List[Tuple[str, Dict[str, Any]]]) -> List[Dict[str, Any]]:
+        """Stores the (text, extra) messages of one turn together, in order."""
+        rows = [self._row(session_id, role, text, extra) for text, extra in items]
+        with self.engine.begin() as conn:
+            for values in rows:
+                values["id"] = conn.execute(messages.insert().values(**values)).inserted_primary_key[0]
+        return [self._as_message(values) for values in rows]
 
     def history(self, session_id: str, limit: int = 200) -> List[Dict[str, Any]]:
         with self.engine.connect() as conn:

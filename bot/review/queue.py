@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 
@@ -100,7 +100,7 @@ class ReviewQueue:
         )
         with self.engine.begin() as conn:
             new_id = conn.execute(suggestions.insert().values(**values)).inserted_primary_key[0]
-        return self.get(new_id)
+        return self._as_dict({**values, "id": new_id, "handled_by": None, "final_text": None, "handled_at": None})
 
     def get(self, suggestion_id: int) -> Optional[Dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -165,15 +165,19 @@ class ReviewQueue:
             ).mappings().all()
         return [{**dict(r), "human_requested_at": _utc(r["human_requested_at"])} for r in rows]
 
-    def earlier_replies(self, session_id: str) -> Dict[str, int]:
-        """Per intent, how many bot replies this conversation already had (sent in any way)."""
+    def routing_state(self, session_id: str) -> Tuple[Dict[str, int], Optional[str]]:
+        """What the routing policy reads about a conversation, in one read: per intent, how many bot
+        replies it already had (sent in any way), and the agent who took it over (None: nobody)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(suggestions.c.intent, sa.func.count())
                 .where(suggestions.c.session_id == session_id, suggestions.c.status != "rejected")
                 .group_by(suggestions.c.intent)
             ).all()
-        return {intent: count for intent, count in rows if intent}
+            taken_over_by = conn.execute(
+                sa.select(conversations.c.taken_over_by).where(conversations.c.session_id == session_id)
+            ).scalar()
+        return {intent: count for intent, count in rows if intent}, taken_over_by
 
     # -- learning from reviews --------------------------------------------------------------
     def add_candidate(self, text: str, predicted: Optional[str], correct: Optional[str], source: str, agent: str) -> None:

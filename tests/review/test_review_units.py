@@ -96,6 +96,19 @@ def test_takeover_and_waiting_for_a_human(tmp_path):
     assert queue.taken_over_by("s-1") is None
 
 
+def test_a_recorded_turn_reads_back_as_recorded_and_counts_for_routing(tmp_path):
+    queue = queue_on(tmp_path / "g.db")
+    assert queue.routing_state("s-2") == ({}, None)
+    first = queue.record_turn("s-2", "B001", "能便宜点吗", parse("haggle"), [{"text": "亲，已经是最低价了哦"}], False, "auto")
+    assert first == queue.get(first["id"])
+    rejected = queue.record_turn("s-2", "B001", "还能便宜吗", parse("haggle"), [{"text": "亲"}], True, "review")
+    queue.claim(rejected["id"], "alice", "rejected")
+    queue.record_turn("s-2", "B001", "有货吗", parse("ask_stock"), [{"text": "亲，有货"}], False, "auto")
+    queue.record_turn("s-other", None, "有货吗", parse("ask_stock"), [{"text": "亲，有货"}], False, "auto")
+    queue.take_over("s-2", "bob")
+    assert queue.routing_state("s-2") == ({"haggle": 1, "ask_stock": 1}, "bob")
+
+
 def test_passwords_are_hashed_with_scrypt_and_sessions_expire(tmp_path):
     stored = hash_password("correct horse")
     assert stored.startswith("scrypt$") and "correct horse" not in stored
