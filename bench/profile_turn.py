@@ -34,7 +34,7 @@ STAGES = [
     ("lock store (issue ticket, acquire, release)", "rasa/core/lock_store.py", "issue_ticket"),
     ("tracker store: load conversation", "rasa/core/processor.py", "fetch_tracker_and_update_session"),
     ("NLU parse (jieba, spaCy, featurizers, classifier)", "rasa/core/processor.py", "parse_message"),
-    ("policy prediction (Rule, Memoization, TED)", "rasa/core/processor.py", "_predict_next_with_tracker"),
+    ("policy prediction (Rule, Memoization)", "rasa/core/processor.py", "_predict_next_with_tracker"),
     ("custom action calls (client side; waiting for the action server is not counted)", "rasa/utils/endpoints.py", "request"),
     ("tracker store: save conversation", "rasa/core/processor.py", "save_tracker"),
 ]

@@ -19,18 +19,23 @@ server answers nobody, measured with gc.callbacks in a one-buyer conversation. T
 live as long as the model, so they are moved out of the collector's sight (gc.freeze) once it is
 loaded; a collection then walks only what the turns allocate. When another model is loaded, the old
 one is collected first and the new one frozen.
+
+4. Reading a conversation turns each stored event back into an object; Rasa finds each event's class
+by walking all subclasses of Event, for every event: 4 % of the server's CPU in a py-spy profile of
+a 120-turn conversation. The class found for a type name is kept.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text, Type
 
 from jsonschema import exceptions, validators
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.events import SlotSet
+from rasa.shared.core.events import Event, SlotSet
+from rasa.shared.utils.common import all_subclasses
 from rasa.shared.core.trackers import DialogueStateTracker
 
 
@@ -67,6 +72,26 @@ def freeze_loaded_model() -> None:
     gc.freeze()
 
 
+_EVENT_CLASSES: Dict[Text, Type[Event]] = {}
+
+
+def resolve_event_type(type_name: Text, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    """Rasa's Event.resolve_by_type, with each class found kept (an unknown name is looked up again)."""
+    found = _EVENT_CLASSES.get(type_name)
+    if found is None:
+        found = next((cls for cls in all_subclasses(Event) if cls.type_name == type_name), None)
+        if found is not None:
+            _EVENT_CLASSES[type_name] = found
+    if found is not None:
+        return found
+    if type_name == "topic":
+        return None  # Rasa's backwards compatibility for old TopicSet events
+    if default is not None:
+        return default
+    raise ValueError(f"Unknown event name '{type_name}'.")
+
+
 def install() -> None:
     RemoteAction._validate_action_result = validate_action_result
     ActionSessionStart._slot_set_events_from_tracker = staticmethod(carried_over_slots)
+    Event.resolve_by_type = staticmethod(resolve_event_type)

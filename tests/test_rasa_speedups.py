@@ -102,3 +102,19 @@ def test_each_loaded_model_is_kept_out_of_garbage_collection_once():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_event_classes_resolve_as_in_rasa():
+    from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
+
+    originals = {name: Event.resolve_by_type(name) for name in ("user", "bot", "action", "slot", "session_started")}
+    rasa_speedups.install()
+    for _ in range(2):  # found, then kept
+        assert [rasa_speedups.resolve_event_type(n) for n in originals] == [UserUttered, BotUttered, ActionExecuted, SlotSet, SessionStarted]
+    assert [Event.resolve_by_type(n) for n in originals] == list(originals.values())
+    assert rasa_speedups.resolve_event_type("topic") is None
+    assert rasa_speedups.resolve_event_type("no_such_event", default=BotUttered) is BotUttered
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        rasa_speedups.resolve_event_type("no_such_event")
+    events = [UserUttered("有货吗", {"name": "ask_stock", "confidence": 0.9}), ActionExecuted("action_check_stock"), SlotSet("haggle_count", 2.0)]
+    assert [Event.from_parameters(e.as_dict()) for e in events] == events
