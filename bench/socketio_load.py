@@ -153,6 +153,20 @@ async def buyer_loop(url: str, stop_at: float, measure_from: float, samples: Lis
             await buyer.client.disconnect()
 
 
+async def warm_up(url: str) -> None:
+    """Every question once, logged in and not (each action's first call and each replica's first
+    turns are slower), then a short load: connections open in every process."""
+    for logged_in in (True, False):
+        buyer = Buyer(url, logged_in)
+        await buyer.connect()
+        try:
+            for text in QUESTIONS + ORDER_QUESTIONS + LONG_ROUND:
+                await buyer.turn(text)
+        finally:
+            await buyer.client.disconnect()
+    await load(url, 4, 3, 2)
+
+
 async def load(url: str, buyers: int, seconds: float, warmup: float) -> dict:
     samples: List[float] = []
     errors: List[str] = []
@@ -276,7 +290,7 @@ def run_profile(number: int, levels: List[int], seconds: float) -> dict:
         rasa_pids = lambda: [s.process.pid for n, s in stack.services.items() if n.startswith("Rasa")]  # noqa: E731
         name = f"{number}. production ({number - 1} Rasa replica{'s' if number > 2 else ''}, PostgreSQL, Redis, nginx)"
     try:
-        asyncio.run(load(url, 2, 3, 2))  # warm-up: models loaded, connections open
+        asyncio.run(warm_up(url))
         results = []
         groups = process_groups(stack)
         for buyers in levels:

@@ -65,3 +65,26 @@ def test_postgres_review_queue_claims_exactly_once(postgres_url):
     [t.join() for t in threads]
     assert len(winners) == 1 and queue.get(held["id"])["handled_by"] == winners[0]
     store.close()
+
+
+def test_a_connection_killed_while_idle_is_replaced_without_a_failed_query(postgres_url, monkeypatch):
+    """What a PostgreSQL restart does to the pool: the next use after an idle second pings, finds
+    the connection dead and opens another, so the caller's query succeeds."""
+    import sqlalchemy as sa
+
+    from bot import db
+
+    engine = db.create_engine(postgres_url)
+    admin = db.create_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            first_pid = conn.execute(sa.text("select pg_backend_pid()")).scalar()
+        with admin.connect() as conn:
+            assert conn.execute(sa.text("select pg_terminate_backend(:pid)"), {"pid": first_pid}).scalar()
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # the connection counts as idle
+        with engine.connect() as conn:
+            second_pid = conn.execute(sa.text("select pg_backend_pid()")).scalar()
+        assert second_pid != first_pid
+    finally:
+        engine.dispose()
+        admin.dispose()
