@@ -59,6 +59,16 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         # {"tfidf": TfidfTransformer, "chars": TfidfVectorizer or None, "classifier": LogisticRegression}
         self._model = model
 
+    @staticmethod
+    def _ready_for_prediction(model: Dict[str, Any]) -> Dict[str, Any]:
+        """scikit-learn scores a message as features @ coef_.T; scipy copies that matrix (intents x
+        55,000 features) at every message unless its rows are contiguous: 2.9 ms per message, 0.1 ms
+        with the coefficients stored column by column. The probabilities are the same."""
+        classifier = model.get("classifier")
+        if classifier is not None:
+            classifier.coef_ = np.asfortranarray(classifier.coef_)
+        return model
+
     @classmethod
     def create(cls, config, model_storage, resource, execution_context: ExecutionContext) -> "LinearIntentClassifier":
         return cls(config, model_storage, resource)
@@ -68,7 +78,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         try:
             with model_storage.read_from(resource) as directory:
                 # The file is written by this component into the project's own model archive.
-                model = pickle.loads((directory / MODEL_FILE).read_bytes())
+                model = cls._ready_for_prediction(pickle.loads((directory / MODEL_FILE).read_bytes()))
         except (ValueError, FileNotFoundError):
             logger.warning("LinearIntentClassifier: no trained model in the archive; every intent is empty.")
             model = None
@@ -111,6 +121,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         )
         classifier.fit(self._matrix(features, texts), labels)
         self._model["classifier"] = classifier
+        self._ready_for_prediction(self._model)
         with self._model_storage.write_to(self._resource) as directory:
             (directory / MODEL_FILE).write_bytes(pickle.dumps(self._model))
         return self._resource

@@ -52,8 +52,12 @@ def test_ranks_intents_and_loads_back_with_the_same_predictions(storage):
     assert [r["name"] for r in ranking][0] == "ask_ship_time" and len(ranking) == 2
     assert ranking[0]["confidence"] >= ranking[1]["confidence"]
 
-    [loaded] = build(storage, load=True).process([message(["发货", "吗"])])
+    reloaded = build(storage, {"ranking_length": 2}, load=True)
+    [loaded] = reloaded.process([message(["发货", "吗"])])
     assert loaded.get("intent") == fresh.get("intent")
+    assert loaded.get("intent_ranking") == ranking
+    # Scored as features @ coef_.T without copying the coefficients at every message.
+    assert reloaded._model["classifier"].coef_.T.flags["C_CONTIGUOUS"]
 
 
 def test_a_message_with_no_features_gets_no_intent(storage):
