@@ -114,6 +114,7 @@ class ShopChannel(InputChannel):
     def keep_model_out_of_gc(self, agent: Any) -> None:
         """Once per loaded model: at server start, and at the first message after a model reload."""
         if agent is not None and agent is not self._frozen_agent and agent.is_ready():
+            self._frozen_agent = None  # the replaced model must be collectable, not frozen for good
             rasa_speedups.freeze_loaded_model()
             self._frozen_agent = agent
 

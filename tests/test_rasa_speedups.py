@@ -104,6 +104,25 @@ def test_each_loaded_model_is_kept_out_of_garbage_collection_once():
         gc.unfreeze()
 
 
+def test_a_replaced_model_is_freed_not_frozen_for_good():
+    import gc
+    import weakref
+
+    from bot.rasa_channel import ShopChannel
+
+    channel = ShopChannel()
+    try:
+        old = _Agent()
+        old.itself = old  # a model's objects hold cycles: only the collector frees them
+        gone = weakref.ref(old)
+        channel.keep_model_out_of_gc(old)
+        del old
+        channel.keep_model_out_of_gc(_Agent())  # PUT /model: the next message sees a new agent
+        assert gone() is None  # collected before the new model was frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_event_classes_resolve_as_in_rasa():
     from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 
