@@ -52,10 +52,7 @@ QUESTIONS = [
 ORDER_QUESTIONS = ["我的订单到哪了", "发货了吗", "退货进度怎么样了"]
 # The long conversation's round: a return is started, interrupted by two questions and given up, so
 # every round starts and ends in the same dialogue state (an open form makes each turn costlier).
-LONG_ROUND = [
-    "这件还有货吗", "黑色M码的还有吗", "什么时候发货", "今天能发吗", "会掉色吗", "能便宜点吗",
-    "包邮吗", "发什么快递", "我要退货", "这个是纯棉的吗", "几天能到", "不退了",
-]
+LONG_ROUND = QUESTIONS[:8] + [QUESTIONS[-1]] + QUESTIONS[8:10] + ["不退了"]
 REPLY_TIMEOUT = 30
 CPU_GROUPS = ["Rasa", "action server", "gateway", "nginx", "PostgreSQL", "Redis", "load generator (this script)"]
 
