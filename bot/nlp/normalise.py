@@ -1,5 +1,7 @@
 """Normalises how buyers really write before NLU: traditional characters, full-width letters and
-digits, emoji, slang, pinyin-only messages. The original text stays in the tracker."""
+digits, emoji, slang, pinyin-only messages, and what chat platforms paste into a message (links,
+emoticon codes, quick-reply menu labels, order-card field labels, item numbers, dates). Order
+numbers (16-19 digits) stay for the entity extractors. The original text stays in the tracker."""
 
 from __future__ import annotations
 
@@ -12,6 +14,15 @@ from typing import Dict, Iterable, Optional
 PINYIN_ONLY = re.compile(r"^[a-zA-Z\s'?!.,~]+$")
 SPACES = re.compile(r"\s+")
 HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+# Pasted by platforms, not written by the buyer: links, emoticon codes (/:018, [smile-word]),
+# corpus-style masks (<url>, <num>, #E-s12), quick-reply menu labels in 【】.
+LINK = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。！？]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|tv)\b[^\s\u4e00-\u9fff，。！？]*|<url>", re.I)
+EMOTICON = re.compile(r"/:[0-9]{3}|/:[a-z^_<>@!?$&*()~-]{1,8}|#E-[a-z]+(?:<num>|\d+)?|<num>|\[[^\[\]\d\s]{1,4}\]", re.I)
+MENU_LABEL = re.compile(r"【[^【】]{1,16}】")
+DATE_TIME = re.compile(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}:\d{2}\b")
+# Item, product and tracking-like numbers: 6 to 15 digits (order numbers have 16 to 19).
+ITEM_NUMBER = re.compile(r"(?<![\d.])\d{6,15}(?![\d.])")
+REPEATED_PUNCTUATION = re.compile(r"([!?。！？~～.,，、…])\1+")
 
 
 @lru_cache(maxsize=1)
@@ -49,8 +60,16 @@ def build_pinyin_index(texts: Iterable[str]) -> Dict[str, str]:
 
 
 class TextNormaliser:
-    def __init__(self, slang: Optional[Dict[str, str]] = None, pinyin_index: Optional[Dict[str, str]] = None):
+    def __init__(
+        self,
+        slang: Optional[Dict[str, str]] = None,
+        pinyin_index: Optional[Dict[str, str]] = None,
+        pasted_labels: Iterable[str] = (),
+    ):
         self.slang = sorted((slang or {}).items(), key=lambda kv: -len(kv[0]))
+        labels = sorted(pasted_labels, key=len, reverse=True)
+        # "订单号：…", "商品编号:…": the label goes, the value stays (an order number is kept).
+        self.card_label = re.compile("(?:%s)\\s*[:：]" % "|".join(map(re.escape, labels))) if labels else None
         self.pinyin_index = pinyin_index or {}
         self.longest_key = max((len(k) for k in self.pinyin_index), default=0)
 
@@ -59,13 +78,24 @@ class TextNormaliser:
             return text
         text = _traditional_to_simplified().convert(text)
         text = unicodedata.normalize("NFKC", text)
-        text = "".join(" " if _is_symbol(c) else c for c in text)
+        text = "".join(" " if _is_symbol(c) else c for c in self.strip_pasted(text))
         for word, replacement in self.slang:
             text = text.replace(word, replacement)
         text = SPACES.sub(" ", text).strip()
         if PINYIN_ONLY.match(text):
             text = self.pinyin_to_hanzi(text) or text
         return text
+
+    def strip_pasted(self, text: str) -> str:
+        """Removes what a platform pasted around the buyer's words; keeps order numbers."""
+        text = LINK.sub(" ", text)
+        text = EMOTICON.sub(" ", text)
+        text = MENU_LABEL.sub(" ", text)
+        if self.card_label is not None:
+            text = self.card_label.sub(" ", text)
+        text = DATE_TIME.sub(" ", text)
+        text = ITEM_NUMBER.sub(" ", text)
+        return REPEATED_PUNCTUATION.sub(r"\1", text)
 
     def pinyin_to_hanzi(self, text: str) -> Optional[str]:
         """Segments pinyin letters into known words (fewest pieces); None if it is not pinyin."""

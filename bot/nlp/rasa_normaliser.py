@@ -35,8 +35,8 @@ class ChineseTextNormaliser(GraphComponent):
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
-        self._state = state or {"slang": {}, "pinyin_index": {}}
-        self._normaliser = TextNormaliser(self._state["slang"], self._state["pinyin_index"])
+        self._state = state or {"slang": {}, "pinyin_index": {}, "pasted_labels": []}
+        self._normaliser = self._build(self._state)
 
     @classmethod
     def create(cls, config, model_storage, resource, execution_context: ExecutionContext) -> "ChineseTextNormaliser":
@@ -51,13 +51,18 @@ class ChineseTextNormaliser(GraphComponent):
             state = None
         return cls(config, model_storage, resource, state)
 
+    @staticmethod
+    def _build(state: Dict[str, Any]) -> TextNormaliser:
+        return TextNormaliser(state["slang"], state["pinyin_index"], state.get("pasted_labels", []))
+
     def train(self, training_data: TrainingData) -> Resource:
         with open(self._config["lexicon_file"], encoding="utf-8") as handle:
-            slang = yaml.safe_load(handle).get("slang", {}) or {}
-        plain = TextNormaliser(slang)
+            lexicon = yaml.safe_load(handle)
+        state = {"slang": lexicon.get("slang") or {}, "pinyin_index": {}, "pasted_labels": lexicon.get("pasted_labels") or []}
+        plain = self._build(state)
         texts = [plain.normalise(m.get(TEXT)) for m in training_data.training_examples if m.get(TEXT)]
-        self._state = {"slang": slang, "pinyin_index": build_pinyin_index(texts)}
-        self._normaliser = TextNormaliser(slang, self._state["pinyin_index"])
+        self._state = {**state, "pinyin_index": build_pinyin_index(texts)}
+        self._normaliser = self._build(self._state)
         with self._model_storage.write_to(self._resource) as directory:
             (directory / STATE_FILE).write_text(json.dumps(self._state, ensure_ascii=False), encoding="utf-8")
         return self._resource

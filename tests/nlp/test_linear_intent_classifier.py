@@ -56,8 +56,62 @@ def test_ranks_intents_and_loads_back_with_the_same_predictions(storage):
     [loaded] = reloaded.process([message(["发货", "吗"])])
     assert loaded.get("intent") == fresh.get("intent")
     assert loaded.get("intent_ranking") == ranking
-    # Scored as features @ coef_.T without copying the coefficients at every message.
-    assert reloaded._model["classifier"].coef_.T.flags["C_CONTIGUOUS"]
+    # Scored as features @ coef without copying the coefficients at every message.
+    assert reloaded._model["coef"].flags["C_CONTIGUOUS"]
+
+
+def test_the_archive_holds_plain_arrays_and_no_pickle(storage, tmp_path):
+    classifier = build(storage)
+    classifier.train(TrainingData([message(words, intent) for words, intent in TRAINING]))
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert sorted(p.name for p in files) == ["linear_intent_classifier.json", "linear_intent_classifier.npz"]
+    # Loading refuses pickled objects, so a swapped-in archive cannot run code.
+    [arrays] = [p for p in files if p.suffix == ".npz"]
+    with np.load(arrays, allow_pickle=False) as loaded:
+        assert set(loaded.files) >= {"classes", "coef", "intercept", "sparse_idf", "chars_terms", "chars_idf"}
+        assert sorted(loaded["classes"]) == ["ask_ship_time", "ask_stock", "haggle"]
+
+
+def with_sentence_vector(result, vector):
+    result.add_features(Features(np.array([vector], dtype=float), "sentence", TEXT, "SentenceEmbeddingFeaturizer"))
+    return result
+
+
+def test_dense_sentence_features_decide_when_the_words_are_new(storage):
+    # The same unknown word in every example; only the sentence embedding tells the intents apart.
+    examples = [with_sentence_vector(message(["吗"], intent), vector)
+                for intent, vector in [("ask_stock", [1, 0]), ("haggle", [0, 1])] for _ in range(4)]
+    classifier = build(storage, {"char_ngrams": [], "calibration_folds": 0})
+    classifier.train(TrainingData(examples))
+    [near_stock] = classifier.process([with_sentence_vector(message(["呢"]), [0.9, 0.1])])
+    [near_haggle] = classifier.process([with_sentence_vector(message(["呢"]), [0.2, 0.8])])
+    assert near_stock.get("intent")["name"] == "ask_stock"
+    assert near_haggle.get("intent")["name"] == "haggle"
+
+
+def one_hot(index, size, intent=None):
+    counts = np.zeros((1, size))
+    counts[0, index] = 1
+    result = Message(data={TEXT: f"w{index}", **({"intent": intent} if intent else {})})
+    result.add_features(Features(scipy.sparse.coo_matrix(counts), "sentence", TEXT, "CountVectorsFeaturizer"))
+    return result
+
+
+def test_calibration_tempers_a_model_that_memorised_its_examples(storage, tmp_path):
+    # Every example is one unseen word, so the fitted model is sure of what it memorised but knows
+    # nothing about a new message: the out-of-fold confidences show it and the temperature rises.
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "calibrated").mkdir()
+    raw = build(LocalModelStorage(tmp_path / "raw"), {"calibration_folds": 0, "char_ngrams": []})
+    calibrated = build(LocalModelStorage(tmp_path / "calibrated"), {"calibration_folds": 3, "char_ngrams": []})
+    examples = [one_hot(i, 31, ["ask_stock", "haggle", "ask_ship_time"][i % 3]) for i in range(30)]
+    for classifier in (raw, calibrated):
+        classifier.train(TrainingData(examples))
+    assert raw._model["temperature"] == 1.0 and calibrated._model["temperature"] > 2.0
+    [sure] = raw.process([one_hot(4, 31)])
+    [tempered] = calibrated.process([one_hot(4, 31)])
+    assert sure.get("intent")["name"] == tempered.get("intent")["name"] == "haggle"
+    assert tempered.get("intent")["confidence"] < sure.get("intent")["confidence"]
 
 
 def test_a_message_with_no_features_gets_no_intent(storage):
