@@ -211,7 +211,9 @@ class ShopContext:
     def place_in_question(self) -> Tuple[Optional[str], Optional[str]]:
         """(province, as the buyer wrote it) named in the message, else the logged-in buyer's
         province (their address), else (None, None)."""
-        named = self.lexicon.places_named(self.latest_text())
+        # A clause split from a longer message ("Lhasa? how many days?") keeps the place of the whole.
+        whole = message_metadata(self.tracker).get("original_text") or ""
+        named = self.lexicon.places_named(self.latest_text()) or self.lexicon.places_named(whole)
         if named:
             return named[0]
         buyer_id = self.buyer_id()

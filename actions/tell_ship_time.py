@@ -8,7 +8,8 @@ from typing import List, Optional, Text
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ShopAction, ShopContext, latest_entity
+from actions.base import ShopAction, ShopContext, latest_entity, message_metadata
+from actions.tell_arrival_time import ActionTellArrivalTime
 from bot.orders.models import Order
 
 
@@ -21,6 +22,10 @@ class ActionTellShipTime(ShopAction):
         shop.note("ship_hours", "policy.shipping.ship_within_hours")
         if order is None:
             dispatcher.utter_message(response="utter_ship_time", ship_hours=shop.policy.ship_within_hours)
+            split = bool(message_metadata(shop.tracker).get("original_text"))
+            if not split and shop.lexicon.places_named(shop.latest_text()):
+                # "发内蒙古要多久": the place decides the courier and the days (the arrival answer).
+                ActionTellArrivalTime.quote_for_place(dispatcher, shop)
             return []
         if order.status == "paid":
             self.describe_paid(dispatcher, shop, order)

@@ -23,10 +23,21 @@ class ValidateReturnForm(OrderProofValidation):
         return "validate_return_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if not (tracker.active_loop or {}).get("name") and self._reports_a_problem(tracker):
+        starting = tracker.get_slot("requested_slot") is None and not self._apologised_this_turn(tracker)
+        if starting and self._reports_a_problem(tracker):
             # Apology first for every quality report, before the form asks anything.
             dispatcher.utter_message(response="utter_problem_apology")
         return await super().run(dispatcher, tracker, domain)
+
+    @staticmethod
+    def _apologised_this_turn(tracker: Tracker) -> bool:
+        """Rasa may run the validation twice when the form starts: apologise once."""
+        for event in reversed(tracker.events or []):
+            if event.get("event") == "user":
+                return False
+            if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == "utter_problem_apology":
+                return True
+        return False
 
     @staticmethod
     def _reports_a_problem(tracker: Tracker) -> bool:
