@@ -82,3 +82,18 @@ def test_a_reply_an_agent_already_handled_is_left_alone(setup):
     queue.claim(turn["id"], "alice", "sent")
     asyncio.run(conversations._when_unattended(turn["id"], "s-0000001", parse, [{"text": "x"}], emit))
     assert store.sent == []
+
+
+def test_a_signed_in_agent_counts_as_online(tmp_path):
+    from bot.review.agents import AgentAccounts
+
+    accounts = AgentAccounts(sa.create_engine(f"sqlite:///{tmp_path / 'a.db'}", future=True))
+    assert not accounts.agents_signed_in()
+    accounts.add("alice", "correct-horse-9", "agent")
+    accounts.add("tina", "correct-horse-9", "trainer")
+    accounts.login("tina", "correct-horse-9")
+    assert not accounts.agents_signed_in()  # a trainer does not answer buyers
+    token = accounts.login("alice", "correct-horse-9")
+    assert accounts.agents_signed_in()
+    accounts.logout(token)
+    assert not accounts.agents_signed_in()
