@@ -24,7 +24,7 @@ class ActionTellShipTime(ShopAction):
             dispatcher.utter_message(response="utter_ship_time", ship_hours=shop.policy.ship_within_hours)
             split = bool(message_metadata(shop.tracker).get("original_text"))
             if not split and shop.lexicon.places_named(shop.latest_text()):
-                # "发内蒙古要多久": the place decides the courier and the days (the arrival answer).
+                # "how long to Inner Mongolia": the place decides the courier and the days (the arrival answer).
                 ActionTellArrivalTime.quote_for_place(dispatcher, shop)
             return []
         if order.status == "paid":

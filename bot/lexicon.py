@@ -164,22 +164,17 @@ class Lexicon:
         return [size for _, size in sorted(enumerate(sizes), key=key)]
 
     def places_named(self, text: str) -> List[Tuple[str, str]]:
-        """(province, the word the buyer wrote) for each place in the text, longest words first."""
-        table = {}
+        """(province, the word the buyer wrote first for it) for each place in the text, in order."""
+        text = text or ""
+        first: Dict[str, Tuple[int, int, str]] = {}
         for province, words in self.places.items():
             for word in [province, *words]:
-                table.setdefault(word, province)
-        found: List[Tuple[str, str]] = []
-        taken = [False] * len(text or "")
-        for word in sorted(table, key=len, reverse=True):
-            start = (text or "").find(word)
-            if start >= 0 and not any(taken[start:start + len(word)]):
-                for i in range(start, start + len(word)):
-                    taken[i] = True
-                if all(table[word] != p for p, _ in found):
-                    found.append((table[word], word))
-        found.sort(key=lambda pair: (text or "").find(pair[1]))
-        return found
+                at = text.find(word)
+                if at >= 0:
+                    key = (at, -len(word), word)
+                    if province not in first or key < first[province]:
+                        first[province] = key
+        return [(p, key[2]) for p, key in sorted(first.items(), key=lambda item: item[1])]
 
     def means_own_place(self, text: str) -> bool:
         return any(word in (text or "") for word in self.own_place_words)
