@@ -111,3 +111,14 @@ def test_an_order_number_typed_after_the_cards_answers_for_that_order(buyer):
     typed = customer.says("260317104486627913")
     assert typed.values("utter_order_shipped")["order_id"] == "260317104486627913", typed
     assert "utter_order_in_question" not in typed.responses
+
+
+def test_a_return_with_two_delivered_orders_outside_the_window_offers_both_then_answers_honestly(buyer):
+    customer = buyer("B003")
+    turn = customer.says("我想退货")
+    assert {c["order_id"] for c in turn.cards} == {"260309375521804617", "260303208817465529"}, turn
+    tshirts = next(b for b in turn.buttons if "260309375521804617" in b["payload"])
+    assert tshirts["title"] == "纯棉T恤（260309375521804617）"
+    picked = customer.taps(tshirts)
+    assert picked.values("utter_return_outside_window")["order_id"] == "260309375521804617", picked
+    assert "utter_ask_return_reason" not in picked.responses
