@@ -1,4 +1,6 @@
-"""ask_fading: template 13, specialised by the product's material and care note."""
+"""ask_fading (washing and care questions, by the shop's label conventions): template 13 for
+fading, specialised by the product's material and care note; shrinking, pilling, deformation and
+how-to-wash questions (the topic words are in the lexicon) are answered from the care note."""
 
 from __future__ import annotations
 
@@ -17,6 +19,15 @@ RESPONSE_BY_FADES = {
 }
 
 
+# care topic (lexicon care_topics) -> response; fading (or no topic) uses RESPONSE_BY_FADES
+RESPONSE_BY_TOPIC = {
+    "shrink": "utter_care_shrink",
+    "pilling": "utter_care_pilling",
+    "deform": "utter_care_deform",
+    "washing": "utter_care_washing",
+}
+
+
 class ActionAnswerFading(ShopAction):
     def name(self) -> Text:
         return "action_answer_fading"
@@ -27,6 +38,17 @@ class ActionAnswerFading(ShopAction):
             dispatcher.utter_message(response="utter_fading_which_product")
             return [SlotSet("pending_question", "ask_fading")]
         shop.remember_product(product)
+        shop.note("care", f"products.{product.id}.care")
+        topic = shop.lexicon.care_topic(shop.latest_text())
+        if topic in RESPONSE_BY_TOPIC:
+            dispatcher.utter_message(
+                response=RESPONSE_BY_TOPIC[topic],
+                product=product.name,
+                material=product.material,
+                features=product.features,
+                care=product.care,
+            )
+            return [SlotSet("pending_question", None)]
         dispatcher.utter_message(
             response=RESPONSE_BY_FADES[product.fades],
             product=product.name,

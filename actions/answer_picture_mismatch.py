@@ -18,8 +18,12 @@ class ActionAnswerPictureMismatch(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
         dispatcher.utter_message(response="utter_picture_mismatch_explain")
-        order = shop.order_in_question(prefer=lambda o: o.status == "delivered")
-        if order is not None and order.status == "delivered":
+        if not (shop.asks_about_an_order(logged_in_default=False) or "delivered" in shop.order_clues().states):
+            return []  # a question before buying: the explanation is the answer
+        order, asking = shop.grounded_order(dispatcher, "picture_mismatch")
+        if order is None:
+            return asking if shop.buyer_id() else []
+        if order.status == "delivered":
             dispatcher.utter_message(
                 response="utter_picture_mismatch_remedy",
                 order_id=order.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import logging
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
@@ -16,6 +16,7 @@ from bot import services
 from bot.identity import verify_buyer_token
 from bot.orders import RepositoryUnavailable
 from bot.orders.models import Order, Product
+from bot.orders.resolution import OrderClues, Resolution, read_clues, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -97,21 +98,129 @@ class ShopContext:
         """Only the owner, or someone who proved the phone's last four digits, sees an order."""
         return order.buyer_id == self.buyer_id() or order.id in self.verified_orders()
 
-    def order_in_question(self, prefer: Optional[Callable[[Order], bool]] = None) -> Optional[Order]:
-        """The order the buyer means, if they may see it: the one named (in this message or
-        earlier), else the logged-in buyer's newest order matching ``prefer``, else their newest."""
-        named = latest_entity(self.tracker, "order_id") or self.tracker.get_slot("order_id")
-        if named:
+    def latest_text(self) -> str:
+        return self.tracker.latest_message.get("text") or ""
+
+    def latest_intent(self) -> Optional[str]:
+        return (self.tracker.latest_message.get("intent") or {}).get("name")
+
+    def resolve_order(
+        self, intent: Optional[str] = None, prefer: Optional[Callable[[Order], bool]] = None
+    ) -> Resolution:
+        """Which order the buyer means (bot/orders/resolution.py): the one named by number in this
+        message, else the one named earlier unless this message names a product it does not hold,
+        else the logged-in buyer's orders narrowed by the message's clues and ranked by the
+        intent's natural states. Only orders the buyer may see are ever considered."""
+        intent = intent or self.latest_intent()
+        named_now = latest_entity(self.tracker, "order_id")
+        clues = self.order_clues()
+        for named in (named_now, self.tracker.get_slot("order_id")):
+            if not named:
+                continue
             order = self.repository.get_order(named)
-            found = order if order is not None and self.may_see(order) else None
-        else:
-            buyer_id = self.buyer_id()
-            orders = self.repository.orders_for_buyer(buyer_id) if buyer_id else []
-            preferred = [o for o in orders if prefer(o)] if prefer else orders
-            found = (preferred or orders or [None])[0]
-        if found is not None:
-            self.note("order_id", f"orders.{found.id} ({found.status})")
-        return found
+            if order is None or not self.may_see(order):
+                if named is named_now:
+                    return Resolution(reason="none")
+                continue
+            if named is named_now or not clues.products or any(i.product_id in clues.products for i in order.items):
+                self.note("order_id", f"orders.{order.id} ({order.status})")
+                return Resolution(order=order, reason="named", buyer_order_count=1)
+        buyer_id = self.buyer_id()
+        orders = self.repository.orders_for_buyer(buyer_id) if buyer_id else []
+        result = resolve(orders, clues, intent, self.now(), prefer=prefer)
+        if result.order is not None:
+            self.note("order_id", f"orders.{result.order.id} ({result.order.status}): {result.reason} for {intent}")
+        return result
+
+    def order_clues(self) -> OrderClues:
+        return read_clues(
+            self.latest_text(),
+            self.repository.list_products(),
+            self.lexicon.order_time_words,
+            self.lexicon.order_state_words,
+            colors=[self.color()] if self.color() else [],
+            sizes=[self.size()] if self.size() else [],
+            viewed_product=str(message_metadata(self.tracker).get("product_id") or "") or None,
+        )
+
+    def order_in_question(
+        self, prefer: Optional[Callable[[Order], bool]] = None, intent: Optional[str] = None
+    ) -> Optional[Order]:
+        """The one order the buyer clearly means, or None (see ``resolve_order``)."""
+        return self.resolve_order(intent, prefer).order
+
+    def grounded_order(
+        self,
+        dispatcher: Any,
+        question: str,
+        prefer: Optional[Callable[[Order], bool]] = None,
+    ) -> Tuple[Optional[Order], List[EventType]]:
+        """The order for ``question``, named to the buyer when it was picked among several; or, with
+        no order yet, the events that ask: order cards to pick from, an honest "no such order", or
+        the order check form for a buyer who is not logged in."""
+        result = self.resolve_order(question, prefer)
+        if result.order is not None:
+            if result.inferred:
+                dispatcher.utter_message(
+                    response="utter_order_in_question", order_id=result.order.id, items=self.item_names(result.order)
+                )
+            return result.order, []
+        if result.ambiguous:
+            return None, self.offer_orders(dispatcher, result.candidates, question)
+        if result.reason == "no_order_for_product":
+            names = [p.name for p in (self.repository.get_product(i) for i in result.missing_products) if p]
+            dispatcher.utter_message(response="utter_no_order_for_product", product=self.lexicon.join(names))
+            return None, [SlotSet("pending_question", question)]
+        if self.buyer_id() and result.buyer_order_count:
+            dispatcher.utter_message(response="utter_no_matching_order")
+            return None, [SlotSet("pending_question", question)]
+        return None, self.ask_for_order(question)
+
+    def offer_orders(self, dispatcher: Any, orders: List[Order], question: str, limit: int = 4) -> List[EventType]:
+        """Several orders fit: one card per order and a one-tap button that names it."""
+        shown = orders[:limit]
+        buttons = [
+            {
+                "title": self.lexicon.order_pick_format.format(items=self.item_names(o), order_id=o.id),
+                "payload": '/inform{"order_id":"%s"}' % o.id,
+            }
+            for o in shown
+        ]
+        dispatcher.utter_message(response="utter_which_order", count=len(shown), buttons=buttons)
+        for order in shown:
+            dispatcher.utter_message(json_message=self.order_card(order))
+        return [SlotSet("pending_question", question), SlotSet("order_id", None)]
+
+    def asks_about_an_order(self, logged_in_default: bool = True) -> bool:
+        """The message is about an order already placed, not a question before buying: it names
+        an order number or a product the buyer bought, or uses order words (lexicon order_reference_words); with
+        none of these, a logged-in buyer who is not on a product page and names no place means an order."""
+        text = self.latest_text()
+        if latest_entity(self.tracker, "order_id") or any(w in text for w in self.lexicon.order_reference_words):
+            return True
+        if self.lexicon.places_named(text) or self.lexicon.means_own_place(text) or latest_entity(self.tracker, "courier"):
+            return False
+        buyer_id = self.buyer_id()
+        if not buyer_id:
+            return False
+        named = self.order_clues().products
+        if named:
+            return any(i.product_id in named for o in self.repository.orders_for_buyer(buyer_id) for i in o.items)
+        return logged_in_default and not message_metadata(self.tracker).get("product_id")
+
+    def place_in_question(self) -> Tuple[Optional[str], Optional[str]]:
+        """(province, as the buyer wrote it) named in the message, else the logged-in buyer's
+        province (their address), else (None, None)."""
+        # A clause split from a longer message ("Lhasa? how many days?") keeps the place of the whole.
+        whole = message_metadata(self.tracker).get("original_text") or ""
+        named = self.lexicon.places_named(self.latest_text()) or self.lexicon.places_named(whole)
+        if named:
+            return named[0]
+        buyer_id = self.buyer_id()
+        buyer = self.repository.get_buyer(buyer_id) if buyer_id else None
+        if buyer is not None and buyer.province:
+            return buyer.province, buyer.province
+        return None, None
 
     @staticmethod
     def ask_for_order(question: str) -> List[EventType]:
@@ -147,9 +256,19 @@ class ShopContext:
     def size(self) -> Optional[str]:
         return self.lexicon.normalise_size(latest_entity(self.tracker, "size"))
 
-    def product_card(self, product: Product) -> Dict[str, Any]:
-        """The widget's product card (a custom payload: values only, labels from the lexicon)."""
+    def size_of(self, product: Product) -> Optional[str]:
+        """The size in this message as the product's catalogue writes it (200x230 -> 200x230cm)."""
+        size = self.size()
+        if not size or size in product.sizes:
+            return size
+        key = self.lexicon.size_key(size)
+        return next((s for s in product.sizes if self.lexicon.size_key(s) == key), size)
+
+    def product_card(self, product: Product, in_stock: Optional[bool] = None) -> Dict[str, Any]:
+        """The widget's product card (a custom payload: values only, labels from the lexicon);
+        ``in_stock`` is that of the variant asked about, else of the product."""
         labels = self.lexicon.card_labels
+        in_stock = product.in_stock if in_stock is None else in_stock
         return {
             "card": {
                 "type": "product",
@@ -157,8 +276,8 @@ class ShopContext:
                 "name": product.name,
                 "price": f"{product.lowest_price:g}",
                 "image": product.image,
-                "in_stock": product.in_stock,
-                "stock_label": labels.get("in_stock" if product.in_stock else "out_of_stock", ""),
+                "in_stock": in_stock,
+                "stock_label": labels.get("in_stock" if in_stock else "out_of_stock", ""),
             }
         }
 
@@ -168,6 +287,7 @@ class ShopContext:
             "card": {
                 "type": "order",
                 "order_id": order.id,
+                "items": self.item_names(order),
                 "status_label": self.lexicon.card_labels.get("order_states", {}).get(order.status, order.status),
                 "courier": order.courier or "",
                 "last_event": last.description if last else "",

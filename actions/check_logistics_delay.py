@@ -10,21 +10,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext
 from actions.check_order_status import ActionCheckOrderStatus
-from bot.orders.models import IN_TRANSIT
+from bot.orders.models import IN_TRANSIT, Order
 
 class ActionCheckLogisticsDelay(ShopAction):
     def name(self) -> Text:
         return "action_check_logistics_delay"
 
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
-        order = shop.order_in_question(prefer=lambda o: o.status in IN_TRANSIT)
+        order, asking = shop.grounded_order(dispatcher, "logistics_delay", prefer=lambda o: self.stuck(shop, o))
         if order is None:
-            return shop.ask_for_order("logistics_delay")
+            return asking
         if order.status not in IN_TRANSIT or not order.tracking:
             return ActionCheckOrderStatus().describe(dispatcher, shop, order)
         last = order.tracking[-1]
-        idle_days = (shop.now() - last.at).total_seconds() / 86400
-        stuck = order.status == "exception" or idle_days >= shop.policy.stuck_after_days
+        stuck = self.stuck(shop, order)
         dispatcher.utter_message(
             response="utter_logistics_stuck" if stuck else "utter_logistics_moving",
             order_id=order.id,
@@ -33,3 +32,11 @@ class ActionCheckLogisticsDelay(ShopAction):
             event=last.description,
         )
         return []
+
+    @staticmethod
+    def stuck(shop: ShopContext, order: Order) -> bool:
+        """On the way, and either an exception or no new tracking event for the policy's days."""
+        if order.status not in IN_TRANSIT or not order.tracking:
+            return False
+        idle_days = (shop.now() - order.tracking[-1].at).total_seconds() / 86400
+        return order.status == "exception" or idle_days >= shop.policy.stuck_after_days

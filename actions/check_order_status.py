@@ -13,17 +13,15 @@ from actions.base import ShopAction, ShopContext
 from actions.tell_ship_time import ActionTellShipTime
 from bot.orders.models import Order
 
-OPEN_STATES = ("paid", "shipped", "out_for_delivery", "exception", "unpaid")
-
 
 class ActionCheckOrderStatus(ShopAction):
     def name(self) -> Text:
         return "action_check_order_status"
 
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
-        order = shop.order_in_question(prefer=lambda o: o.status in OPEN_STATES)
+        order, asking = shop.grounded_order(dispatcher, "ask_order_status")
         if order is None:
-            return shop.ask_for_order("ask_order_status")
+            return asking
         return self.describe(dispatcher, shop, order)
 
     @staticmethod

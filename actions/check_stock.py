@@ -11,6 +11,10 @@ from actions.base import ShopAction, ShopContext
 from bot.orders.models import Product, Sku
 
 
+# An alternative product is called "about the same price" only within this share of the price.
+SIMILAR_PRICE = 0.2
+
+
 class ActionCheckStock(ShopAction):
     def name(self) -> Text:
         return "action_check_stock"
@@ -21,14 +25,14 @@ class ActionCheckStock(ShopAction):
             dispatcher.utter_message(response="utter_ask_which_product")
             return [SlotSet("pending_question", "ask_stock")]
         shop.remember_product(product)
-        color, size = shop.color(), shop.size()
+        color, size = shop.color(), shop.size_of(product)
         if (color and color not in product.colors) or (size and size not in product.sizes):
             dispatcher.utter_message(
                 response="utter_stock_no_such_variant",
                 product=product.name,
                 variant=" ".join(v for v in (color, size) if v),
                 colors=shop.lexicon.join(product.colors),
-                sizes=shop.lexicon.join(product.sizes),
+                sizes=shop.lexicon.join(shop.lexicon.sort_sizes(product.sizes)),
             )
             return [SlotSet("pending_question", None)]
 
@@ -48,7 +52,8 @@ class ActionCheckStock(ShopAction):
             if restock is not None:
                 dispatcher.utter_message(response="utter_stock_restock", restock_date=shop.format_date(restock))
             self._utter_alternative(dispatcher, shop, product, color, size)
-        dispatcher.utter_message(json_message=shop.product_card(product))
+        # The card shows what the buyer asked about: a sold-out variant is not shown as in stock.
+        dispatcher.utter_message(json_message=shop.product_card(product, in_stock=bool(available)))
         return [SlotSet("pending_question", None)]
 
     @staticmethod
@@ -63,14 +68,18 @@ class ActionCheckStock(ShopAction):
                 response="utter_stock_available_partial",
                 product=product.name,
                 variant=color or size,
-                options=shop.lexicon.join(dict.fromkeys(s.size if color else s.color for s in available)),
+                options=shop.lexicon.join(
+                    shop.lexicon.sort_sizes(dict.fromkeys(s.size for s in available))
+                    if color
+                    else dict.fromkeys(s.color for s in available)
+                ),
             )
         else:
             dispatcher.utter_message(
                 response="utter_stock_available_product",
                 product=product.name,
                 colors=shop.lexicon.join(dict.fromkeys(s.color for s in available)),
-                sizes=shop.lexicon.join(dict.fromkeys(s.size for s in available)),
+                sizes=shop.lexicon.join(shop.lexicon.sort_sizes(dict.fromkeys(s.size for s in available))),
             )
 
     @staticmethod
@@ -102,8 +111,9 @@ class ActionCheckStock(ShopAction):
         ]
         if candidates:
             best = min(candidates, key=lambda p: abs(p.lowest_price - product.lowest_price))
+            similar = abs(best.lowest_price - product.lowest_price) <= SIMILAR_PRICE * product.lowest_price
             dispatcher.utter_message(
-                response="utter_stock_alternative_product",
+                response="utter_stock_alternative_product" if similar else "utter_stock_alternative_product_other_price",
                 alternative=best.name,
                 price=f"{best.lowest_price:g}",
             )

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import List, Text
 
-from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext, latest_entity
+from actions.check_stock import ActionCheckStock
 from actions.resume_question import PRODUCT_QUESTIONS, RESUMABLE
+
+# Actions whose answer a bare colour or size follows up on
+STOCK_ANSWERS = ("action_check_stock",)
 
 
 class ActionHandleInform(ShopAction):
@@ -21,11 +25,20 @@ class ActionHandleInform(ShopAction):
         product = shop.product_in_focus()
         if pending in PRODUCT_QUESTIONS and product is not None:
             return RESUMABLE[pending]().act(dispatcher, shop)
+        order_id = latest_entity(shop.tracker, "order_id")
+        if order_id and pending in RESUMABLE and pending not in PRODUCT_QUESTIONS:
+            # The buyer picked one of the orders offered (or typed its number): answer the question.
+            events = RESUMABLE[pending]().act(dispatcher, shop)
+            if not any(e.get("name") == "pending_question" for e in events):
+                events.append(SlotSet("pending_question", None))
+            return events
+        if product is not None and (shop.color() or shop.size()) and self._follows_stock_answer(shop):
+            # A bare colour or size ("black XL?") right after a stock answer: the same product in that colour / size.
+            return ActionCheckStock().act(dispatcher, shop)
         text = shop.tracker.latest_message.get("text") or ""
         if len(shop.lexicon.body_measurements(text)) == 2:
             # A bare height and weight is the size question: the size form reads both and answers.
             return [FollowupAction("size_form")]
-        order_id = latest_entity(shop.tracker, "order_id")
         if order_id:
             dispatcher.utter_message(response="utter_inform_order", order_id=order_id)
             return []
@@ -38,3 +51,19 @@ class ActionHandleInform(ShopAction):
             return RESUMABLE[pending]().act(dispatcher, shop)
         dispatcher.utter_message(response="utter_default")
         return []
+
+    @staticmethod
+    def _follows_stock_answer(shop: ShopContext) -> bool:
+        """The bot's last answer before this message was a stock answer."""
+        seen_user = False
+        for event in reversed(shop.tracker.events or []):
+            if event.get("event") == "user":
+                if seen_user:
+                    return False
+                seen_user = True
+                continue
+            if seen_user and event.get("event") == "action" and event.get("name") not in (
+                "action_listen", "action_extract_slots", None
+            ):
+                return event.get("name") in STOCK_ANSWERS
+        return False

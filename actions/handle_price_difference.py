@@ -19,9 +19,11 @@ class ActionHandlePriceDifference(ShopAction):
         return "action_handle_price_difference"
 
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
-        order = shop.order_in_question(prefer=lambda o: o.status in PAID_STATES)
+        order, asking = shop.grounded_order(
+            dispatcher, "price_difference", prefer=lambda o: self.within_window(shop, o) and self.difference(shop, o) > 0
+        )
         if order is None:
-            return shop.ask_for_order("price_difference")
+            return asking
         if order.status not in PAID_STATES or order.paid_at is None:
             dispatcher.utter_message(response="utter_price_not_applicable", order_id=order.id)
             return []
@@ -51,6 +53,11 @@ class ActionHandlePriceDifference(ShopAction):
             response="utter_price_refund", order_id=order.id, amount=f"{refund.amount:g}", refund_id=refund.id
         )
         return []
+
+    @staticmethod
+    def within_window(shop: ShopContext, order: Order) -> bool:
+        window = shop.policy.price_protection_days * 86400
+        return order.paid_at is not None and (shop.now() - order.paid_at).total_seconds() <= window
 
     @staticmethod
     def difference(shop: ShopContext, order: Order) -> float:

@@ -8,6 +8,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer_fading import ActionAnswerFading
+from actions.answer_picture_mismatch import ActionAnswerPictureMismatch
+from actions.tell_arrival_time import ActionTellArrivalTime
+from actions.tell_ship_time import ActionTellShipTime
 from actions.answer_material import ActionAnswerMaterial
 from actions.answer_usage import ActionAnswerUsage
 from actions.base import ShopAction, ShopContext
@@ -27,6 +30,9 @@ RESUMABLE: Dict[str, Type[ShopAction]] = {
     "logistics_delay": ActionCheckLogisticsDelay,
     "price_difference": ActionHandlePriceDifference,
     "wrong_item": ActionHandleWrongItem,
+    "ask_arrival_time": ActionTellArrivalTime,
+    "ask_ship_time": ActionTellShipTime,
+    "picture_mismatch": ActionAnswerPictureMismatch,
 }
 PRODUCT_QUESTIONS = ("ask_stock", "ask_fading", "ask_material", "ask_usage")
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import ShopAction, ShopContext
 
 OPEN_RETURN_STATES = ("requested", "approved", "received")
-RESET_SLOTS = ("return_reason", "return_kind", "phone_tail", "requested_slot")
+RESET_SLOTS = ("return_reason", "return_kind", "phone_tail", "quality_photo", "requested_slot")
 
 
 class ActionSubmitReturn(ShopAction):
@@ -60,7 +60,7 @@ class ActionSubmitReturn(ShopAction):
         kind = shop.tracker.get_slot("return_kind") or "refund"
         buyer_id = shop.buyer_id() or order.buyer_id
         if reason == "quality":
-            dispatcher.utter_message(response="utter_return_quality_photo")
+            # The photo was asked for by the form (verify); now the plan, then the record (seed 003 steps).
             dispatcher.utter_message(
                 response="utter_return_quality_exchange" if kind == "exchange" else "utter_return_quality_refund",
                 postage_refund=f"{shop.policy.quality_postage_refund:g}",

@@ -1,5 +1,5 @@
 """ask_courier (template 4): default courier, surcharges of the other couriers, couriers the shop does not use,
-and provinces the default courier does not reach."""
+and provinces the default courier does not reach (named in the message, else the buyer's address)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext, latest_entity
+from bot.places import quote
 
 
 class ActionTellCourier(ShopAction):
@@ -19,15 +20,15 @@ class ActionTellCourier(ShopAction):
         policy = shop.policy
         asked = latest_entity(shop.tracker, "courier")
         asked = next((c for c in policy.couriers if asked and c.lower() == asked.lower()), asked)
-        buyer = shop.repository.get_buyer(shop.buyer_id()) if shop.buyer_id() else None
-        if buyer and buyer.province in policy.unserved_by_default_courier:
-            fallback = next(c for c in policy.couriers.values() if c.name != policy.default_courier)
+        province, place = shop.place_in_question()
+        result = quote(policy, province, asked if asked in policy.couriers else None)
+        if result.kind == "unserved":
             dispatcher.utter_message(
                 response="utter_courier_province_unserved",
-                province=buyer.province,
-                default_courier=policy.default_courier,
-                courier=fallback.name,
-                surcharge=f"{fallback.surcharge:g}",
+                province=place,
+                default_courier=result.asked.name,
+                courier=result.courier.name,
+                surcharge=f"{result.courier.surcharge:g}",
             )
             return []
         if asked is None:
@@ -46,7 +47,7 @@ class ActionTellCourier(ShopAction):
                 response="utter_courier_with_surcharge",
                 courier=asked,
                 surcharge=f"{policy.couriers[asked].surcharge:g}",
-                days=policy.couriers[asked].days,
+                days=result.days,
             )
         else:
             dispatcher.utter_message(

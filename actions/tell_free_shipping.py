@@ -18,13 +18,15 @@ class ActionTellFreeShipping(ShopAction):
         threshold = shop.policy.free_shipping_threshold
         shop.note("threshold", "policy.shipping.free_shipping_threshold")
         amount, what = None, None
-        order = shop.order_in_question(prefer=lambda o: o.status == "unpaid")
+        product = shop.product_in_focus()
+        order = shop.order_in_question(intent="ask_free_shipping")
+        if order is not None and product is not None and all(i.product_id != product.id for i in order.items):
+            order = None  # an unpaid order of another product is not what the page's question is about
         if order is not None and order.status == "unpaid":
-            amount, what = order.total, order.id
-        else:
-            product = shop.product_in_focus()
-            if product is not None:
-                amount, what = product.lowest_price, product.name
+            # The buyer reads the products, not the order number, as what ships free.
+            amount, what = order.total, shop.item_names(order)
+        elif product is not None:
+            amount, what = product.lowest_price, product.name
         if amount is None:
             dispatcher.utter_message(response="utter_free_shipping_rule", threshold=f"{threshold:g}")
         elif amount >= threshold:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import List, Optional, Text
+from typing import List, Optional, Text, Tuple
 
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ShopAction, ShopContext, latest_entity
+from actions.base import ShopAction, ShopContext, latest_entity, message_metadata
+from actions.tell_arrival_time import ActionTellArrivalTime
 from bot.orders.models import Order
+
+
+SHIP_TIME_STATES = ("paid", "shipped", "out_for_delivery")
 
 
 class ActionTellShipTime(ShopAction):
@@ -17,10 +21,16 @@ class ActionTellShipTime(ShopAction):
         return "action_tell_ship_time"
 
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
-        order = self._order_in_question(shop)
+        order, asking = self._order_in_question(shop, dispatcher)
+        if asking:
+            return asking
         shop.note("ship_hours", "policy.shipping.ship_within_hours")
         if order is None:
             dispatcher.utter_message(response="utter_ship_time", ship_hours=shop.policy.ship_within_hours)
+            split = bool(message_metadata(shop.tracker).get("original_text"))
+            if not split and shop.lexicon.places_named(shop.latest_text()):
+                # "how long to Inner Mongolia": the place decides the courier and the days (the arrival answer).
+                ActionTellArrivalTime.quote_for_place(dispatcher, shop)
             return []
         if order.status == "paid":
             self.describe_paid(dispatcher, shop, order)
@@ -49,17 +59,17 @@ class ActionTellShipTime(ShopAction):
             )
 
     @staticmethod
-    def _order_in_question(shop: ShopContext) -> Optional[Order]:
-        """An order named in the message that the buyer may see, else the buyer's newest paid one."""
-        named = latest_entity(shop.tracker, "order_id")
-        if named:
-            order = shop.repository.get_order(named)
-            if order and shop.may_see(order) and order.status in ("paid", "shipped", "out_for_delivery"):
-                return order
-        buyer_id = shop.buyer_id()
-        if not buyer_id:
-            return None
-        for order in shop.repository.orders_for_buyer(buyer_id):
-            if order.status == "paid":
-                return order
-        return None
+    def _order_in_question(shop: ShopContext, dispatcher: CollectingDispatcher) -> Tuple[Optional[Order], List[EventType]]:
+        """The buyer's paid (or shipped) order the question is about, named when picked among
+        several; none for a question before buying (a product page, no order words)."""
+        if not shop.asks_about_an_order():
+            return None, []
+        result = shop.resolve_order("ask_ship_time")
+        if result.ambiguous:
+            return None, shop.offer_orders(dispatcher, result.candidates, "ask_ship_time")
+        order = result.order
+        if order is None or order.status not in SHIP_TIME_STATES:
+            return None, []
+        if result.inferred:
+            dispatcher.utter_message(response="utter_order_in_question", order_id=order.id, items=shop.item_names(order))
+        return order, []

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
@@ -28,6 +28,14 @@ class Lexicon:
     item_format: str
     datetime_format: str
     date_format: str
+    order_time_words: Dict[str, List[float]] = field(default_factory=dict)
+    order_state_words: Dict[str, List[str]] = field(default_factory=dict)
+    order_pick_format: str = "{items} {order_id}"
+    places: Dict[str, List[str]] = field(default_factory=dict)
+    own_place_words: List[str] = field(default_factory=list)
+    order_reference_words: List[str] = field(default_factory=list)
+    care_topics: Dict[str, List[str]] = field(default_factory=dict)
+    size_order: List[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> "Lexicon":
@@ -49,6 +57,14 @@ class Lexicon:
             item_format=raw["item_format"],
             datetime_format=raw["datetime_format"],
             date_format=raw["date_format"],
+            order_time_words={str(k): [float(x) for x in v] for k, v in (raw.get("order_time_words") or {}).items()},
+            order_state_words={str(k): list(v or []) for k, v in (raw.get("order_state_words") or {}).items()},
+            order_pick_format=raw.get("order_pick_format", "{items} {order_id}"),
+            places={str(k): list(v or []) for k, v in (raw.get("places") or {}).items()},
+            own_place_words=list(raw.get("own_place_words") or []),
+            order_reference_words=list(raw.get("order_reference_words") or []),
+            care_topics={str(k): list(v or []) for k, v in (raw.get("care_topics") or {}).items()},
+            size_order=[str(s) for s in raw.get("size_order") or []],
         )
 
     def color_words(self) -> Dict[str, str]:
@@ -125,3 +141,47 @@ class Lexicon:
 
     def format_date(self, moment: datetime) -> str:
         return self.date_format.format(month=moment.month, day=moment.day)
+
+    def size_key(self, size: str) -> str:
+        """A size written loosely (200X230, 200 x 230cm, xl with a size suffix) -> a key to compare with the catalogue."""
+        key = (self.normalise_size(size) or "").lower().replace("×", "x").replace("*", "x").replace(" ", "")
+        return key[:-2] if key.endswith("cm") else key
+
+    def sort_sizes(self, sizes: Iterable[str]) -> List[str]:
+        """Letter sizes in the lexicon's order, numeric sizes by number, the rest as given."""
+        order = {s: i for i, s in enumerate(self.size_order)}
+        sizes = list(dict.fromkeys(sizes))
+
+        def key(pair):
+            position, size = pair
+            number = re.match(r"\d+(?:\.\d+)?", size)
+            if size in order:
+                return (0, order[size], position)
+            if number:
+                return (1, float(number.group(0)), position)
+            return (2, 0, position)
+
+        return [size for _, size in sorted(enumerate(sizes), key=key)]
+
+    def places_named(self, text: str) -> List[Tuple[str, str]]:
+        """(province, the word the buyer wrote first for it) for each place in the text, in order."""
+        text = text or ""
+        first: Dict[str, Tuple[int, int, str]] = {}
+        for province, words in self.places.items():
+            for word in [province, *words]:
+                at = text.find(word)
+                if at >= 0:
+                    key = (at, -len(word), word)
+                    if province not in first or key < first[province]:
+                        first[province] = key
+        return [(p, key[2]) for p, key in sorted(first.items(), key=lambda item: item[1])]
+
+    def means_own_place(self, text: str) -> bool:
+        return any(word in (text or "") for word in self.own_place_words)
+
+    def care_topic(self, text: str) -> Optional[str]:
+        """The care topic asked about (shrink, pilling, deform, fading, washing), first in the file wins."""
+        for topic, words in self.care_topics.items():
+            if any(word in (text or "") for word in words):
+                return topic
+        return None

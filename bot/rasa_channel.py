@@ -49,6 +49,22 @@ ROLL_OVER_AFTER_EVENTS = 100
 NOT_QUESTIONS = {"greet", "thank_bye", "affirm", "deny", "inform", "nlu_fallback", "out_of_scope"}
 
 
+# A problem described in several clauses ("the cup arrived, it doesn't keep warm, quality problem,
+# refund") is one message: the complaint, quality report or return is handled once, as a whole.
+PROBLEMS = {"complain", "report_quality_issue", "request_return", "wrong_item", "picture_mismatch", "logistics_delay", "price_difference"}
+# Questions about an order already placed; a turn never mixes their answers with pre-sale ones.
+AFTER_SALE = PROBLEMS | {"ask_order_status", "ask_return_status"}
+
+
+def separate_questions(intents: set) -> bool:
+    """Clauses are split into separate questions only when none describes a problem and they are
+    all pre-sale or all after-sale."""
+    if intents & PROBLEMS:
+        return False
+    questions = intents - NOT_QUESTIONS - {None}
+    return not (questions & AFTER_SALE and questions - AFTER_SALE)
+
+
 def split_clauses(text: str) -> List[str]:
     return [c for c in (part.strip() for part in CLAUSE_BOUNDARY.split(text)) if len(c) >= 2]
 
@@ -131,14 +147,20 @@ class ShopChannel(InputChannel):
         clauses = split_clauses(text)
         if len(clauses) < 2:
             return []
-        confident, intents = [], set()
+        confident, intents, seen = [], set(), set()
         for clause in clauses:
             parse = await agent.parse_message(clause)
             intent = parse.get("intent") or {}
+            seen.add(intent.get("name"))
             if intent.get("name") not in NOT_QUESTIONS and float(intent.get("confidence") or 0) >= self.question_confidence:
                 confident.append((clause, parse))
                 intents.add(intent.get("name"))
-        return confident if len(confident) >= 2 and len(intents) >= 2 else []
+        if len(confident) < 2 or len(intents) < 2 or not separate_questions(seen):
+            return []
+        whole = await agent.parse_message(text)
+        if (whole.get("intent") or {}).get("name") in PROBLEMS:
+            return []
+        return confident
 
     async def roll_over_if_long(self, agent: Any, sender: str) -> None:
         """Starts a new working session when this one has grown long: Rasa reads and replays the

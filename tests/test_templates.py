@@ -130,3 +130,22 @@ def test_every_return_request_state_has_a_status_template():
 
     responses = domain_responses()
     assert all(f"utter_return_status_{state}" in responses for state in RETURN_STATES)
+
+
+def test_responses_sent_by_rules_and_stories_never_need_a_value_that_can_be_missing():
+    """A rule or story sends a response with slot values only: every {variable} must be a slot, and
+    a slot that can be empty needs a wording without it (bot/training/checks.py, as for trainers)."""
+    from bot.training.checks import template_problems
+
+    with open(ROOT / "domain.yml", encoding="utf-8") as handle:
+        domain = yaml.safe_load(handle)
+    slots = set(domain.get("slots") or {})
+    always = {n for n, spec in (domain.get("slots") or {}).items() if (spec or {}).get("initial_value") not in (None, "")}
+    dialogue_text = "\n".join(
+        p.read_text(encoding="utf-8") for folder in ("data/rules", "data/stories") for p in (ROOT / folder).glob("*.yml")
+    )
+    sent = set(re.findall(r"action: (utter_\w+)", dialogue_text))
+    for form in domain["forms"].values():
+        sent.update(f"utter_ask_{slot}" for slot in form["required_slots"])
+    problems = [p for name in sorted(sent) for p in template_problems(name, domain["responses"].get(name, []), slots, always)]
+    assert problems == []

@@ -95,6 +95,10 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         app.ctx.conversations = Conversations(
             app.ctx.store, app.ctx.rasa, app.ctx.queue, app.ctx.routing, strings["gateway"], app.ctx.notify_agents
         )
+        # An agent signed in to the console, or connected to it here (else held replies are unattended at once).
+        app.ctx.conversations.agents_online = lambda: app.ctx.accounts.agents_signed_in() or any(
+            True for _ in sio.manager.get_participants("/agent", None)
+        )
 
     @app.listener("after_server_stop")
     async def close_resources(app: Sanic, _loop) -> None:

@@ -105,6 +105,7 @@ class Conversations:
         else:
             await self.notify_agents("suggestion", {"id": turn["id"], "session_id": session_id})
             asyncio.ensure_future(self._hold_notice(turn["id"], session_id, emit))
+            asyncio.ensure_future(self._when_unattended(turn["id"], session_id, parse, replies, emit))
         if decision.review or asks_for_human:
             # An auto-sent reply leaves the queue as it was (the console's metrics refresh on their own).
             await self.notify_agents("queue_changed", {})
@@ -118,6 +119,35 @@ class Conversations:
             stored = self.store.add_message(session_id, "bot", self.strings["hold_notice"])
             await emit("message", stored)
             await emit("typing", {"on": True})
+
+    # Whether any agent is connected to the console (the app sets it; unknown -> assume yes and
+    # rely on the timeout).
+    agents_online: Callable[[], bool] = staticmethod(lambda: True)
+
+    async def _when_unattended(
+        self, suggestion_id: int, session_id: str, parse: List[Dict[str, Any]], replies: List[Dict[str, Any]], emit: Emit
+    ) -> None:
+        """Nobody waits forever (routing.yml agent_timeout_seconds): with no agent online at once,
+        else after the timeout, a held reply nobody acted on is sent when safe, or replaced by an
+        honest handoff message with the service hours while the item stays in the queue."""
+        if self.agents_online():
+            await asyncio.sleep(self.routing.agent_timeout_seconds)
+        else:
+            await asyncio.sleep(min(self.routing.hold_notice_after_seconds, self.routing.agent_timeout_seconds) / 4)
+        current = self.queue.get(suggestion_id)
+        if current is None or current["status"] != "pending" or self.queue.taken_over_by(session_id):
+            return
+        if self.routing.unattended(parse) == "send":
+            try:
+                self.queue.claim(suggestion_id, "unattended", "auto_sent")
+            except Exception:  # an agent claimed it meanwhile
+                return
+            await self.deliver(session_id, replies, emit)
+        else:
+            text = self.strings["unattended_handoff"].format(service_hours=self.routing.service_hours)
+            await self.deliver(session_id, [{"text": text}], emit)
+            self.queue.request_human(session_id)
+        await self.notify_agents("queue_changed", {})
 
     async def order_event(self, session_id: str, intent: str, entities: Dict[str, Any], emit: Emit) -> List[Dict[str, Any]]:
         try:

@@ -99,6 +99,16 @@ class AgentAccounts:
             return None
         return {"username": row.username, "role": row.role}
 
+    def agents_signed_in(self) -> bool:
+        """Whether any agent has a live console session (counts as online for held replies)."""
+        now = datetime.now(timezone.utc)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(logins.c.expires_at).join(accounts, accounts.c.username == logins.c.username)
+                .where(accounts.c.role == "agent")
+            ).all()
+        return any((r.expires_at if r.expires_at.tzinfo else r.expires_at.replace(tzinfo=timezone.utc)) >= now for r in rows)
+
     def logout(self, token: Optional[str]) -> None:
         if token:
             with self.engine.begin() as conn:

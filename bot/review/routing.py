@@ -25,6 +25,9 @@ class RoutingPolicy:
     hold_notice_after_seconds: float = 8
     sla_amber_seconds: float = 60
     sla_red_seconds: float = 180
+    agent_timeout_seconds: float = 90
+    safe_when_unattended: List[str] = field(default_factory=list)
+    service_hours: str = ""
 
     @classmethod
     def load(cls, path: Path) -> "RoutingPolicy":
@@ -39,6 +42,9 @@ class RoutingPolicy:
             hold_notice_after_seconds=float(raw.get("hold_notice_after_seconds", 8)),
             sla_amber_seconds=float(raw["sla_seconds"]["amber"]),
             sla_red_seconds=float(raw["sla_seconds"]["red"]),
+            agent_timeout_seconds=float(raw.get("agent_timeout_seconds", 90)),
+            safe_when_unattended=list(raw.get("safe_when_unattended") or []),
+            service_hours=str(raw.get("service_hours") or ""),
         )
 
     def decide(
@@ -72,3 +78,13 @@ class RoutingPolicy:
         if waiting_seconds >= self.sla_amber_seconds:
             return "amber"
         return "green"
+
+    def unattended(self, parses: Iterable[Mapping]) -> str:
+        """What happens to a held reply nobody reviews (no agent online, or none acted within
+        ``agent_timeout_seconds``): ``send`` the draft when every question is a safe one (pre-sale
+        and order status), else ``handoff``: an honest message with the service hours, and the
+        item stays in the queue for the next agent."""
+        intents = [p.get("intent") for p in parses]
+        if intents and all(i in self.safe_when_unattended for i in intents):
+            return "send"
+        return "handoff"

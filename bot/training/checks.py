@@ -30,14 +30,37 @@ def project_checks(data: ProjectData) -> List[Dict[str, str]]:
             seen[example] = name
     domain = data.domain()
     slots = set(domain.get("slots", {}) or {})
+    slot_specs = domain.get("slots", {}) or {}
+    always_filled = {name for name, spec in slot_specs.items() if (spec or {}).get("initial_value") not in (None, "")}
     for info in intents.values():
         for response in info["responses"]:
-            for variant in domain.get("responses", {}).get(response, []):
-                unknown = set(VARIABLE.findall(str(variant.get("text", "")))) - slots
-                if unknown:
-                    problems.append(
-                        {"level": "error", "message": f"{response} is sent by a rule but needs values no slot supplies: {', '.join(sorted(unknown))}"}
-                    )
+            problems.extend(template_problems(response, domain.get("responses", {}).get(response, []), slots, always_filled))
+    return problems
+
+
+def template_problems(response: str, variants: List[dict], slots: set, always_filled: set) -> List[Dict[str, str]]:
+    """A response sent by a rule gets its values only from slots. A variable no slot supplies is an
+    error; so is one whose slot may be empty (no initial value) when every wording needs it: the
+    buyer would read "None" (the bot sends another wording, or offers a human). Add a wording
+    without the variable for conversations where the slot is empty."""
+    problems: List[Dict[str, str]] = []
+    needed = [set(VARIABLE.findall(str(v.get("text", "")))) for v in variants]
+    for variables in needed:
+        unknown = variables - slots
+        if unknown:
+            problems.append(
+                {"level": "error", "message": f"{response} is sent by a rule but needs values no slot supplies: {', '.join(sorted(unknown))}"}
+            )
+    maybe_empty = set.union(set(), *needed) & (slots - always_filled)
+    for variable in sorted(maybe_empty):
+        if all(variable in variables for variables in needed):
+            problems.append(
+                {
+                    "level": "error",
+                    "message": f"{response} needs {{{variable}}} in every wording, but the slot {variable} is empty until "
+                    f"the buyer gives it: add a wording without {{{variable}}}",
+                }
+            )
     return problems
 
 

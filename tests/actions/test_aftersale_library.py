@@ -74,10 +74,29 @@ def test_moving_parcel_gets_latest_event(shop, domain):
 
 
 def test_wrong_colour_is_exchanged_and_recorded(shop, domain, repository):
-    result = ask(ActionHandleWrongItem(), domain, buyer="B001", text="发错颜色了", intent="wrong_item")
-    assert result.responses == ["utter_wrong_item_apology", "utter_wrong_item_exchange", "utter_return_recorded"]
+    result = ask(ActionHandleWrongItem(), domain, buyer="B001", text="T恤发错颜色了", intent="wrong_item")
+    assert result.responses == [
+        "utter_wrong_item_apology", "utter_order_in_question", "utter_wrong_item_exchange", "utter_return_recorded"
+    ]
+    assert result.values("utter_order_in_question") == {"order_id": "260318273645019283", "items": "纯棉T恤"}
     [request] = repository.return_requests_for_order("260318273645019283")
     assert (request.reason, request.kind, request.postage_payer) == ("seller_error", "exchange", "seller")
+    again = ask(ActionHandleWrongItem(), domain, buyer="B001", text="T恤发错颜色了", intent="wrong_item")
+    assert "utter_return_already_requested" in again.responses
+    assert len(repository.return_requests_for_order("260318273645019283")) == 1
+
+
+def test_wrong_item_with_two_delivered_orders_apologises_then_offers_both(shop, domain, repository):
+    result = ask(ActionHandleWrongItem(), domain, buyer="B001", text="发错颜色了", intent="wrong_item")
+    assert result.responses == ["utter_wrong_item_apology", "utter_which_order"]
+    assert [c["order_id"] for c in result.cards] == ["260318273645019283", "260304918273650142"]
+    buttons = result.messages[1]["buttons"]
+    assert [b["payload"] for b in buttons] == [
+        '/inform{"order_id":"260318273645019283"}', '/inform{"order_id":"260304918273650142"}'
+    ]
+    assert [b["title"] for b in buttons] == ["纯棉T恤（260318273645019283）", "牛仔裤（260304918273650142）"]
+    assert result.slot("pending_question") == "wrong_item"
+    assert repository.return_requests_for_buyer("B001") == []
 
 
 def test_missing_item_is_resent(shop, domain, repository):
@@ -148,6 +167,7 @@ def test_order_status_carries_an_order_card(shop, domain):
         "type": "order",
         "order_id": "260317339012845567",
         "status_label": "已发货",
+        "items": "纯棉T恤、保温杯",
         "courier": "韵达",
         "last_event": "快件已到达温州分拨中心",
         "last_event_time": card["last_event_time"],

@@ -37,9 +37,11 @@ def test_sold_out_sku_gives_restock_date_and_in_stock_alternative(shop, domain, 
     restock = repository.get_product("P001").sku("黑色", "XL").restock_at
     local = restock.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     assert result.values("utter_stock_restock")["restock_date"] == f"{local.month}月{local.day}日"
-    # No other colour in XL: the alternative is another top of the same category, in stock.
-    assert result.responses[2] == "utter_stock_alternative_product"
-    alternative = repository.find_product(result.values("utter_stock_alternative_product")["alternative"])
+    # No other colour in XL: the alternative is another top of the same category, in stock; its
+    # price (169) is not close to the T恤's (79), so the reply does not call it "about the same".
+    assert result.responses[2] == "utter_stock_alternative_product_other_price"
+    assert "差不多" not in result.texts[2]
+    alternative = repository.find_product(result.values("utter_stock_alternative_product_other_price")["alternative"])
     assert alternative.category == "上衣" and alternative.in_stock and alternative.id != "P001"
 
 
@@ -54,8 +56,8 @@ def test_sold_out_colour_offers_other_colours_of_the_same_product(shop, domain):
 def test_product_sold_out_everywhere_suggests_same_category_product(shop, domain):
     tracker = make_tracker("帆布包还有吗", "ask_stock", {"product": "帆布包"})
     result = run_action(ActionCheckStock(), tracker, domain)
-    assert result.responses[0] == "utter_stock_out" and result.responses[-1] == "utter_stock_alternative_product"
-    assert result.values("utter_stock_alternative_product")["alternative"] == "真皮斜挎包"
+    assert result.responses[0] == "utter_stock_out" and result.responses[-1] == "utter_stock_alternative_product_other_price"
+    assert result.values("utter_stock_alternative_product_other_price")["alternative"] == "真皮斜挎包"
 
 
 def test_unknown_variant_lists_what_exists(shop, domain):

@@ -60,11 +60,15 @@ def test_arrival_time_default_and_remote_and_in_transit(shop, domain):
                      slots={"order_id": "260310483360927718"}),
         domain,
     )
-    assert someone_elses.responses == ["utter_arrival_time"]  # not B001's order: no details
+    # Not B001's order: no details; the place named (a remote province) decides the days.
+    assert someone_elses.responses == ["utter_arrival_remote"]
+    assert someone_elses.values("utter_arrival_remote") == {"courier": "EMS", "province": "新疆", "days": "7"}
     in_transit = run_action(
         ActionTellArrivalTime(), make_tracker("我的几天到", "ask_arrival_time", metadata={"buyer_token": token_for("B004")}), domain
     )
-    assert in_transit.responses == ["utter_arrival_order_in_transit"]
+    # Two orders on the way (one moving, one with an exception): the moving one is named and tracked.
+    assert in_transit.responses == ["utter_order_in_question", "utter_arrival_order_in_transit"]
+    assert in_transit.values("utter_order_in_question") == {"order_id": "260315726638105547", "items": "卫衣"}
     assert "乌鲁木齐" in in_transit.text
 
 
@@ -112,10 +116,10 @@ def test_picture_mismatch_explains_and_offers_remedy_after_delivery(shop, domain
     assert presale.responses == ["utter_picture_mismatch_explain"] and "实物拍摄" in presale.text
     after = run_action(
         ActionAnswerPictureMismatch(),
-        make_tracker("收到的跟图片不一样", "picture_mismatch", metadata={"buyer_token": token_for("B001")}),
+        make_tracker("收到的T恤跟图片不一样", "picture_mismatch", metadata={"buyer_token": token_for("B001")}),
         domain,
     )
-    assert after.responses == ["utter_picture_mismatch_explain", "utter_picture_mismatch_remedy"]
+    assert after.responses == ["utter_picture_mismatch_explain", "utter_order_in_question", "utter_picture_mismatch_remedy"]
     assert after.values("utter_picture_mismatch_remedy") == {"order_id": "260318273645019283", "compensation": "10"}
 
 

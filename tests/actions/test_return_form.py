@@ -10,7 +10,7 @@ from tests.conftest import make_tracker, run_action, token_for
 RECENT = "260318273645019283"  # B001, delivered 2 days ago
 OLD = "260304918273650142"  # B001, delivered 12 days ago
 PAID = "260319550172638844"  # B001, paid, not shipped
-DOMAIN_SLOTS = ["order_id", "phone_tail", "return_reason"]
+DOMAIN_SLOTS = ["order_id", "phone_tail", "return_reason", "quality_photo"]
 
 
 def required(tracker):
@@ -22,11 +22,21 @@ def test_owner_is_not_asked_for_phone_digits(shop):
     assert required(tracker) == ["order_id", "return_reason"]
 
 
+def test_quality_returns_ask_for_the_photo_before_the_plan(shop):
+    tracker = make_tracker(slots={"order_id": RECENT, "return_reason": "quality"}, metadata={"buyer_token": token_for("B001")})
+    assert required(tracker) == ["order_id", "return_reason", "quality_photo"]
+
+
+def test_an_order_outside_the_window_is_answered_at_once_without_reason_or_photo(shop):
+    tracker = make_tracker(slots={"order_id": OLD, "return_reason": "quality"}, metadata={"buyer_token": token_for("B001")})
+    assert required(tracker) == ["order_id"]
+
+
 def test_someone_elses_order_needs_phone_digits(shop):
     tracker = make_tracker(slots={"order_id": RECENT}, metadata={"buyer_token": token_for("B002")})
-    assert required(tracker) == DOMAIN_SLOTS
+    assert required(tracker) == ["order_id", "phone_tail", "return_reason"]
     anonymous = make_tracker(slots={"order_id": RECENT})
-    assert required(anonymous) == DOMAIN_SLOTS
+    assert required(anonymous) == ["order_id", "phone_tail", "return_reason"]
 
 
 def test_logged_in_buyer_without_order_number_gets_most_recent_delivered_order(shop, domain):
@@ -87,7 +97,8 @@ def submit(domain, order_id, reason, buyer="B001", kind=None, verified=None):
 
 def test_quality_return_inside_window_asks_photo_refunds_postage_and_is_recorded(shop, domain, repository):
     result = submit(domain, RECENT, "quality")
-    assert result.responses == ["utter_return_quality_photo", "utter_return_quality_refund", "utter_return_recorded"]
+    # The photo was the form's last question (quality_photo); the plan and the record come after it.
+    assert result.responses == ["utter_return_quality_refund", "utter_return_recorded"]
     assert result.values("utter_return_quality_refund") == {"postage_refund": "10"}
     assert "订单编号、姓名、联系电话" in result.text and "退您垫付的邮费10元" in result.text
     [request] = repository.return_requests_for_order(RECENT)

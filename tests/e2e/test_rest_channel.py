@@ -52,9 +52,12 @@ def test_logged_in_buyer_returns_recent_order_and_it_is_stored(bot):
     assert said(first, "utter_return_recent_order", order_id="260318273645019283", items="纯棉T恤")
     assert said(first, "utter_ask_return_reason")
     second = texts(bot.say(sender, "质量问题 衣服开线了", meta))
-    assert said(second, "utter_return_quality_photo")
-    assert said(second, "utter_return_quality_refund", postage_refund="10")
-    assert said(second, "utter_return_recorded", order_id="260318273645019283")
+    # The photo first (the form's step), and no refund confirmed before it.
+    assert said(second, "utter_ask_quality_photo")
+    assert not said(second, "utter_return_quality_refund", postage_refund="10")
+    third = texts(bot.say(sender, "拍好发给你了", meta))
+    assert said(third, "utter_return_quality_refund", postage_refund="10")
+    assert said(third, "utter_return_recorded", order_id="260318273645019283")
     with sqlite3.connect(bot.db_path) as db:
         rows = db.execute(
             "select buyer_id, reason, postage_payer, status from return_requests where order_id = ?",

@@ -100,3 +100,20 @@ def test_the_same_operations_from_the_cli(project, monkeypatch, capsys):
     assert main(["trainer", "add-example", "ask_invoice", "能开发票吗"]) == 2
     assert "already an example" in capsys.readouterr().err
     assert project.intents()["ask_invoice"]["examples"] == ["能开发票吗", "可以开电子发票吗", "发票怎么开"]
+
+
+def _rule_sent_template(project, wordings):
+    project.add_intent("ask_invoice", [f"能开发票吗{i}" for i in range(10)])
+    project.set_response("utter_ask_invoice", wordings, ["order_id", "product"])
+    project.add_rule("ask_invoice", "utter_ask_invoice")
+    return [p["message"] for p in project_checks(project) if p["level"] == "error"]
+
+
+def test_a_template_whose_every_wording_needs_an_empty_slot_is_a_validation_error(project):
+    errors = _rule_sent_template(project, ["亲，订单{order_id}可以开发票的呢~"])
+    assert any("utter_ask_invoice needs {order_id} in every wording" in m for m in errors), errors
+
+
+def test_a_template_with_a_wording_without_the_slot_passes_validation(project):
+    errors = _rule_sent_template(project, ["亲，订单{order_id}可以开发票的呢~", "亲，可以开发票的呢~"])
+    assert not any("utter_ask_invoice" in m for m in errors), errors

@@ -424,6 +424,7 @@
       const when = formatTime(card.last_event_time) || card.last_event_time;
       return el('div', { class: 'qkf-card qkf-card--order', 'data-testid': 'qkf-order-card', 'data-order-id': card.order_id }, [
         cardLine('qkf-card-order-id', card.order_id),
+        cardLine('qkf-card-items', card.items),
         cardLine('qkf-card-status', card.status_label),
         cardLine('qkf-card-courier', card.courier),
         cardLine('qkf-card-event', card.last_event),
