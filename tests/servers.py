@@ -19,6 +19,22 @@ MODEL = ROOT / "models" / "qinkefu.tar.gz"
 SHOP_KEY = "test-shop-key"
 
 
+# The console tests run a shop that has an agent approve every after-sale reply (a stricter
+# routing.yml than the shipped one, which holds only the replies that commit the shop).
+AFTER_SALE_INTENTS = ["request_return", "price_difference", "complain", "report_quality_issue", "wrong_item"]
+
+
+def write_routing(workdir: Path, **changes) -> Path:
+    """A copy of data/shop/routing.yml with ``changes``; ``ROUTING_POLICY_FILE`` points at it."""
+    import yaml
+
+    routing = yaml.safe_load((ROOT / "data/shop/routing.yml").read_text(encoding="utf-8"))
+    routing.update(changes)
+    path = workdir / "routing.yml"
+    path.write_text(yaml.safe_dump(routing, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

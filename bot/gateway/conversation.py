@@ -95,7 +95,7 @@ class Conversations:
         asks_for_human = any(p.get("intent") == "request_human" for p in parse)
         if asks_for_human:
             self.queue.request_human(session_id)
-        decision = self.routing.decide(parse, *self.queue.routing_state(session_id))
+        decision = self.routing.decide(parse, *self.queue.routing_state(session_id), replies=replies)
         turn = self.queue.record_turn(session_id, buyer_id, text, parse, replies, decision.review, decision.reason)
         for part in parse:
             if float(part.get("confidence") or 0) < self.routing.confidence_threshold:

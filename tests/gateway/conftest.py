@@ -1,19 +1,16 @@
 import pytest
-import yaml
 
-from tests.conftest import ROOT, SECRET
-from tests.servers import RunningBot
+from tests.conftest import SECRET
+from tests.servers import AFTER_SALE_INTENTS, RunningBot, write_routing
 
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory):
     """Action server, Rasa server and gateway on free ports (the 稍等 notice after 1.5 s)."""
     workdir = tmp_path_factory.mktemp("stack")
-    routing = yaml.safe_load((ROOT / "data/shop/routing.yml").read_text(encoding="utf-8"))
-    routing["hold_notice_after_seconds"] = 1.5
-    (workdir / "routing.yml").write_text(yaml.safe_dump(routing, allow_unicode=True), encoding="utf-8")
+    routing = write_routing(workdir, hold_notice_after_seconds=1.5, always_review=AFTER_SALE_INTENTS)
     running = RunningBot(workdir, SECRET, gateway=True)
-    running.env["ROUTING_POLICY_FILE"] = str(workdir / "routing.yml")
+    running.env["ROUTING_POLICY_FILE"] = str(routing)
     running.start()
     yield running
     running.stop()

@@ -26,12 +26,19 @@ def test_routing_follows_the_shop_policy(policy):
     assert not policy.decide(parse("greet"), {}).review
     assert not policy.decide(parse("ask_ship_time"), {}).review
     assert policy.decide(parse("ask_ship_time", 0.6), {}).review
-    assert policy.decide(parse("request_return"), {}).review
-    assert policy.decide(parse("complain"), {}).review
+    # After-sale questions get their first, apologising answer at once ...
+    assert not policy.decide(parse("request_return"), {}, replies=[{"response": "utter_ask_order_id"}]).review
+    assert not policy.decide(parse("complain"), {}, replies=[{"response": "utter_complain_apology"}]).review
+    # ... and whatever commits the shop (a refund, a re-send, a registered return) waits for an agent.
+    refund = [{"response": "utter_problem_apology"}, {"response": "utter_return_quality_refund"}]
+    assert policy.decide(parse("affirm"), {}, replies=refund).review
+    assert "utter_return_quality_refund" in policy.decide(parse("affirm"), {}, replies=refund).reason
+    assert policy.decide(parse("price_difference"), {}, replies=[{"response": "utter_price_refund"}]).review
+    assert policy.decide(parse("wrong_item"), {}, replies=[{"response": "utter_wrong_item_resend"}]).review
     assert not policy.decide(parse("haggle"), {}).review  # the first refusal goes out
     assert policy.decide(parse("haggle"), {"haggle": 1}).review
     assert policy.decide(parse("ask_stock"), {}, taken_over_by="alice").review
-    several = [{"intent": "ask_stock", "confidence": 0.99}, {"intent": "price_difference", "confidence": 0.99}]
+    several = [{"intent": "ask_stock", "confidence": 0.99}, {"intent": "price_difference", "confidence": 0.6}]
     assert policy.decide(several, {}).review
     assert policy.sla(10) == "green" and policy.sla(61) == "amber" and policy.sla(181) == "red"
 
@@ -134,3 +141,14 @@ def test_unlisted_intents_follow_the_policy_default(policy):
     assert not policy.decide(parse("ask_invoice"), {}).review
     assert dataclasses.replace(policy, review_unlisted=True).decide(parse("ask_invoice"), {}).review
     assert policy.decide(parse("nlu_fallback", 0.99), {}).review
+
+
+def test_every_reply_that_commits_the_shop_is_held_for_an_agent(policy):
+    import yaml
+
+    responses = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    assert set(policy.review_replies) <= set(responses), "review_replies names a response the domain lacks"
+    # The replies that announce a refund, an exchange, a re-send or a registered return.
+    committing = {name for name in responses if name.startswith(("utter_return_quality_", "utter_return_non_quality"))}
+    committing |= {"utter_return_recorded", "utter_price_refund", "utter_wrong_item_resend", "utter_wrong_item_exchange"}
+    assert committing <= set(policy.review_replies)

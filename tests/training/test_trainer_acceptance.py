@@ -16,7 +16,7 @@ from tests.conftest import ROOT, SECRET
 from tests.gateway.browser import SCREENSHOTS
 from tests.gateway.test_gateway_api import Buyer
 from tests.gateway.test_widget_browser import browser, open_widget, send  # noqa: F401 (fixture)
-from tests.servers import RunningBot
+from tests.servers import AFTER_SALE_INTENTS, RunningBot, write_routing
 
 pytestmark = pytest.mark.slow
 PASSWORD = "trainer-pass-123"
@@ -41,6 +41,7 @@ def trainer_stack(tmp_path_factory):
     os.symlink(ROOT / "build", project / "build")
     running = RunningBot(tmp_path_factory.mktemp("stack"), SECRET, gateway=True)
     running.env["TRAINER_PROJECT_DIR"] = str(project)
+    running.env["ROUTING_POLICY_FILE"] = str(write_routing(running.workdir, always_review=AFTER_SALE_INTENTS))
     running.start()
     store = GatewayStore(f"sqlite:///{running.workdir / 'gateway.db'}")
     AgentAccounts(store.engine).add("tina", PASSWORD, role="trainer")
