@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
@@ -183,44 +182,75 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         )
 
     @staticmethod
-    def _matrix(model: Dict[str, Any], sparse, dense, texts: List[str]) -> scipy.sparse.csr_matrix:
+    def _matrix(model: Dict[str, Any], sparse, dense, texts: List[str]) -> Tuple[scipy.sparse.csr_matrix, Optional[np.ndarray]]:
+        """The sparse block (TF-IDF of the pipeline's features and of the character n-grams) and
+        the dense block (the weighted sentence embedding), kept apart: dense rows are multiplied
+        with BLAS instead of as a sparse matrix."""
         blocks = [_tfidf(sparse, model["sparse_idf"])]
         if model["chars"] is not None:
             blocks.append(_tfidf(model["chars"].counts(texts), model["chars_idf"]))
+        return scipy.sparse.hstack(blocks).tocsr(), None if dense is None else dense * model["dense_weight"]
+
+    @staticmethod
+    def _scores(features: Tuple[scipy.sparse.csr_matrix, Optional[np.ndarray]], coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+        sparse, dense = features
+        scores = np.asarray(sparse @ coef[: sparse.shape[1]]) + intercept
         if dense is not None:
-            blocks.append(scipy.sparse.csr_matrix(dense * model["dense_weight"]))
-        return scipy.sparse.hstack(blocks).tocsr()
+            scores += dense @ coef[sparse.shape[1] :]
+        return scores
 
     def _fit(self, features, labels: List[str]) -> Tuple[List[str], np.ndarray, np.ndarray]:
-        """Classes, coefficients (features x classes) and intercepts of a fitted regression."""
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.linear_model import LogisticRegression
+        """Class-balanced multinomial logistic regression with an L2 penalty, as scikit-learn's
+        (``C * weighted log-loss + |W|^2 / 2``, intercepts not penalised), fitted by L-BFGS.
+        Returns the classes, the coefficients (features x classes) and the intercepts."""
+        from scipy.optimize import minimize
 
-        with warnings.catch_warnings():
-            # max_iter bounds the training time; the last iterations change no prediction
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            fitted = LogisticRegression(
-                C=self._config["C"], max_iter=self._config["max_iter"], class_weight="balanced"
-            ).fit(features, labels)
-        coef, intercept = fitted.coef_, fitted.intercept_
-        if coef.shape[0] == 1:  # two classes: scikit-learn keeps one score, softmax needs both
-            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
-        return [str(c) for c in fitted.classes_], np.ascontiguousarray(coef.T), intercept
+        sparse, dense = features
+        classes, target = np.unique(np.array(labels), return_inverse=True)
+        rows, width, k = sparse.shape[0], sparse.shape[1] + (0 if dense is None else dense.shape[1]), len(classes)
+        truth = np.zeros((rows, k))
+        truth[np.arange(rows), target] = 1.0
+        # "balanced": each class weighs as much in total, whatever its number of examples
+        weights = (rows / (k * np.bincount(target, minlength=k)))[target][:, None] * self._config["C"]
+        sparse_t = sparse.T.tocsr()
 
-    def _temperature(self, features: scipy.sparse.csr_matrix, labels: List[str]) -> float:
+        def loss_and_gradient(theta: np.ndarray) -> Tuple[float, np.ndarray]:
+            coef, intercept = theta[: width * k].reshape(width, k), theta[width * k :]
+            log_p = self._scores(features, coef, intercept)
+            log_p -= log_p.max(axis=1, keepdims=True)
+            log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+            residual = weights * (np.exp(log_p) - truth)
+            gradient = np.empty_like(coef)
+            gradient[: sparse.shape[1]] = sparse_t @ residual
+            if dense is not None:
+                gradient[sparse.shape[1] :] = dense.T @ residual
+            gradient += coef
+            loss = -float(np.sum(weights * truth * log_p)) + 0.5 * float(np.sum(coef * coef))
+            return loss, np.concatenate([gradient.ravel(), residual.sum(axis=0)])
+
+        result = minimize(
+            loss_and_gradient, np.zeros(width * k + k), jac=True, method="L-BFGS-B",
+            options={"maxiter": int(self._config["max_iter"]), "gtol": 1e-4},
+        )
+        coef, intercept = result.x[: width * k].reshape(width, k), result.x[width * k :]
+        return [str(c) for c in classes], np.ascontiguousarray(coef), intercept
+
+    def _temperature(self, features: Tuple[scipy.sparse.csr_matrix, Optional[np.ndarray]], labels: List[str]) -> float:
         """The temperature that gives the out-of-fold predictions the lowest log-loss."""
         from sklearn.model_selection import StratifiedKFold
 
         folds = int(self._config["calibration_folds"])
         counts = np.unique(labels, return_counts=True)[1]
+        sparse, dense = features
         if folds < 2 or counts.min() < folds:
             return 1.0
         scores, truth = [], []
         target = np.array(labels)
         for train, held in StratifiedKFold(folds, shuffle=True, random_state=2026).split(np.zeros(len(labels)), target):
-            classes, coef, intercept = self._fit(features[train], list(target[train]))
+            part = lambda rows: (sparse[rows], None if dense is None else dense[rows])  # noqa: E731
+            classes, coef, intercept = self._fit(part(train), list(target[train]))
             index = {name: i for i, name in enumerate(classes)}
-            scores.append(np.asarray(features[held] @ coef) + intercept)
+            scores.append(self._scores(part(held), coef, intercept))
             truth.append(np.array([index[name] for name in target[held]]))
         scores_all, truth_all = np.vstack(scores), np.concatenate(truth)
 
@@ -268,8 +298,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if sparse is None or not self._model:
             return None
         model = self._model
-        scores = self._matrix(model, sparse, dense, [message.get(TEXT) or ""]) @ model["coef"] + model["intercept"]
-        return _softmax(np.asarray(scores) / model["temperature"])[0]
+        scores = self._scores(self._matrix(model, sparse, dense, [message.get(TEXT) or ""]), model["coef"], model["intercept"])
+        return _softmax(scores / model["temperature"])[0]
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
