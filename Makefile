@@ -79,6 +79,7 @@ evaluate: setup train
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/held_in
 
 bench: setup train evaluate
+	$(PY) bench/real_language.py ../shared/realdev/dev.tsv
 	$(PY) bench/nlu_baselines.py
 	$(PY) bench/rest_latency.py
 	$(PY) bench/widget_latency.py

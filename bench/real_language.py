@@ -113,7 +113,14 @@ def keyword_predictions(matcher: KeywordMatcher, texts: Sequence[str]) -> Predic
 
 
 def shipped_predictions(model: Path, texts: Sequence[str]) -> Predictions:
+    import logging
+
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    # The messages stay out of the output: only the figures are printed.
+    configure_structlog(logging.WARNING)
+    logging.getLogger("rasa").setLevel(logging.WARNING)
 
     agent = Agent.load(str(model))
 
