@@ -47,10 +47,12 @@ train: setup $(MODEL)
 validate: setup
 	$(RASA) data validate --fail-on-warnings
 
-# Start the action server, Rasa server and gateway on localhost with the embedded SQLite defaults.
+# Start the action server, Rasa server and gateway on localhost with the embedded SQLite defaults,
+# the demo shop (QKF_DEMO_SHOP=1: its pages sign ?buyer= tokens) and this machine's generated
+# secrets (var/secrets.env).
 run: setup train
 	$(PY) -m bot seed
-	$(PY) -m bot run --model $(MODEL)
+	QKF_DEMO_SHOP=$${QKF_DEMO_SHOP:-1} $(PY) -m bot run --model $(MODEL)
 
 # The production profile on this machine: Rasa, action server and gateway replicas behind nginx,
 # conversations and orders in the local PostgreSQL, locks and socket.io rooms in the local Redis.

@@ -1,0 +1,26 @@
+import pytest
+
+from tests.conftest import SECRET
+from tests.servers import RunningBot
+
+SHOP_ORIGIN = "http://shop.example"  # another origin the shop allows the widget on
+EVIL_ORIGIN = "http://evil.example"
+IP_BURST = 10
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory):
+    """Action server, Rasa and gateway (demo shop on) behind a 'proxy' at 127.0.0.1: each test
+    speaks from its own X-Forwarded-For address, so the per-address limits of one test do not
+    reach another."""
+    workdir = tmp_path_factory.mktemp("security")
+    running = RunningBot(workdir, SECRET, gateway=True)
+    running.env.update(
+        GATEWAY_TRUSTED_PROXIES="127.0.0.1",
+        GATEWAY_ALLOWED_ORIGINS=SHOP_ORIGIN,
+        GATEWAY_IP_RATE_BURST=str(IP_BURST),
+        GATEWAY_IP_RATE_PER_SECOND="0.05",
+    )
+    running.start()
+    yield running
+    running.stop()
