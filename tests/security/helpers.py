@@ -53,9 +53,11 @@ class Buyer:
 async def refused(stack, **kwargs) -> str:
     """The reason the gateway refused this connection ('' when it was accepted)."""
     buyer = Buyer(stack, **kwargs)
+    reasons = []
+    buyer.client.on("connect_error", lambda data=None: reasons.append(str((data or {}).get("message") if isinstance(data, dict) else data)))
     try:
         await buyer.connect()
     except socketio.exceptions.ConnectionError as error:
-        return str(error)
+        return " ".join(reasons) or str(error)
     await buyer.client.disconnect()
     return ""
