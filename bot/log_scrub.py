@@ -6,15 +6,19 @@ from __future__ import annotations
 import logging
 import re
 
-# <buyer_id>.<expires_unix>.<64 hex digits of HMAC-SHA256>
-TOKEN = re.compile(r"([A-Za-z0-9_-]{1,64}\.\d{9,11}\.)[0-9a-fA-F]{64}")
+# <buyer_id>.<expires_unix>.<64 hex digits of HMAC-SHA256>, also cut short (SQLAlchemy shortens
+# long parameters in its error messages), and whatever a buyer_token key holds.
+TOKEN = re.compile(r"([A-Za-z0-9_-]{1,64}\.\d{9,11}\.)[0-9a-fA-F]{4,64}")
+TOKEN_VALUE = re.compile(r"""(\\?["']buyer_token\\?["']\s*:\s*\\?["'])[^"'\\]*""")
 REDACTED = r"\1<redacted>"
 
 _installed = False
 
 
 def scrub(text: str) -> str:
-    return TOKEN.sub(REDACTED, text) if isinstance(text, str) else text
+    if not isinstance(text, str):
+        return text
+    return TOKEN_VALUE.sub(REDACTED, TOKEN.sub(REDACTED, text))
 
 
 def install() -> None:
