@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from sqlalchemy.engine import make_url
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, SECRET_NAMES
 from bot.supervisor import RASA_HEALTH_PATH, Service, rasa_command
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "qinkefu.conf.template"
@@ -42,6 +42,8 @@ class ProductionProfile:
     redis_prefix: str
     var_dir: Path
     lock_lifetime_seconds: int
+    # BUYER_TOKEN_SECRET, SHOP_API_KEY, RASA_AUTH_TOKEN, ACTION_SERVER_SECRET (run-prod refuses weak ones)
+    secrets: Dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Optional[Dict[str, str]] = None) -> "ProductionProfile":
@@ -69,6 +71,7 @@ class ProductionProfile:
             redis_prefix=env.get("REDIS_PREFIX", "qinkefu"),
             var_dir=var_dir if var_dir.is_absolute() else PROJECT_ROOT / var_dir,
             lock_lifetime_seconds=_int(env, "TICKET_LOCK_LIFETIME", 10),
+            secrets={name: env.get(name, "") for name in SECRET_NAMES},
         )
 
     # -- where things are ------------------------------------------------------------------
@@ -121,6 +124,7 @@ class ProductionProfile:
             # nginx is the only proxy whose X-Forwarded-For the gateways believe.
             "GATEWAY_TRUSTED_PROXIES": self.private_host,
             "PYTHONUNBUFFERED": "1",
+            **{name: self.secrets.get(name, "") for name in SECRET_NAMES},
         }
 
     # -- processes -------------------------------------------------------------------------
