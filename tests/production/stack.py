@@ -89,6 +89,9 @@ class ProductionStack:
             "SHOP_API_KEY": SHOP_KEY,
             "RASA_AUTH_TOKEN": RASA_TOKEN,
             "ACTION_SERVER_SECRET": ACTION_SECRET,
+            # Every test buyer comes from 127.0.0.1: the per-address limit would throttle the load.
+            "GATEWAY_IP_RATE_BURST": "10000",
+            "GATEWAY_IP_RATE_PER_SECOND": "1000",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             **self.extra_env,
@@ -162,8 +165,12 @@ class ProductionStack:
             engine.dispose()
         return [json.loads(row[0]) for row in rows]
 
-    def gateway_history(self, session_id: str) -> List[dict]:
-        return requests.get(f"{self.gateway_url}/api/history", params={"session_id": session_id}, timeout=10).json()["messages"]
+    def gateway_history(self, session_id: str, token: Optional[str] = None) -> List[dict]:
+        """A buyer's conversation is read with that buyer's token."""
+        headers = {"X-Buyer-Token": token} if token else {}
+        return requests.get(
+            f"{self.gateway_url}/api/history", params={"session_id": session_id}, headers=headers, timeout=10
+        ).json()["messages"]
 
 
 class WidgetClient:
