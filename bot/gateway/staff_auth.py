@@ -110,6 +110,10 @@ def staff_only(app: Sanic, roles: Tuple[str, ...], console: str):
         async def guarded(request: Request, *args, **kwargs):
             who = app.ctx.accounts.who(request.cookies.get(cookie))
             if who is None:
+                # Logged in at the other console only: that account cannot use this one.
+                others = [app.ctx.accounts.who(request.cookies.get(name)) for name in COOKIES.values() if name != cookie]
+                if any(other is not None for other in others):
+                    return response.json({"error": f"this account cannot use {console}"}, status=403)
                 return response.json({"error": f"log in at {console}"}, status=401)
             if who["role"] not in roles:
                 return response.json({"error": f"this account cannot use {console}"}, status=403)

@@ -87,5 +87,10 @@ def test_each_console_has_its_own_cookie_and_https_makes_it_secure(stack):
     agent_session, _ = login(stack, agent)
     assert "qkf_agent" in agent_session.cookies
     # An agent's cookie does not open the trainer console (and the other way round).
-    assert agent_session.get(f"{stack.gateway_url}/trainer/api/intents", timeout=10).status_code == 401
-    assert session.get(f"{stack.gateway_url}/agent/api/me", timeout=10).status_code == 401
+    assert agent_session.get(f"{stack.gateway_url}/trainer/api/intents", timeout=10).status_code == 403
+    assert session.get(f"{stack.gateway_url}/agent/api/me", timeout=10).status_code == 403
+    # Logging out of one console leaves the other's login alone.
+    both = requests.Session()
+    both.cookies.update({"qkf_agent": agent_session.cookies["qkf_agent"], "qkf_trainer": session.cookies["qkf_trainer"]})
+    assert both.post(f"{stack.gateway_url}/trainer/logout", json={}, timeout=10).ok
+    assert both.get(f"{stack.gateway_url}/agent/api/me", timeout=10).status_code == 200
