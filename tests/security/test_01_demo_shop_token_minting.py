@@ -7,20 +7,11 @@ import sys
 import pytest
 import requests
 
-from tests.conftest import ROOT, SECRET
+from tests.conftest import ROOT
 from tests.security.test_03_secrets import good_secrets, production_env
-from tests.servers import RunningBot
 
 pytestmark = pytest.mark.slow
 B002_ORDER = "260319804412763390"
-
-
-@pytest.fixture(scope="module")
-def shop_without_demo(tmp_path_factory):
-    running = RunningBot(tmp_path_factory.mktemp("nodemo"), SECRET, gateway=True, demo_shop=False)
-    running.start(gateway_only=True)
-    yield running
-    running.stop()
 
 
 def test_without_the_demo_setting_no_page_signs_a_token(shop_without_demo):

@@ -13,7 +13,7 @@ from PIL import Image
 
 from bot.gateway.security import remove_old_uploads
 from tests.conftest import token_for
-from tests.security.conftest import IP_BURST
+from tests.security.conftest import IP_BURST, UNTRUSTED_IP_BURST
 from tests.security.helpers import Buyer, new_ip
 
 pytestmark = pytest.mark.slow
@@ -60,6 +60,17 @@ def test_uploads_are_limited_per_conversation(stack):
         for _ in range(7)
     ]
     assert statuses[:5] == [200] * 5 and statuses[-1] == 429, statuses
+
+
+def test_x_forwarded_for_from_an_untrusted_peer_buys_nothing(shop_without_demo):
+    statuses = [
+        requests.post(
+            f"{shop_without_demo.gateway_url}/api/upload", data={"session_id": str(uuid.uuid4())},
+            files={"photo": ("a.png", png())}, headers={"X-Forwarded-For": new_ip()}, timeout=10,
+        ).status_code
+        for _ in range(UNTRUSTED_IP_BURST + 1)
+    ]
+    assert statuses == [200] * UNTRUSTED_IP_BURST + [429], statuses
 
 
 def test_uploads_older_than_the_retention_are_deleted(tmp_path):
