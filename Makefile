@@ -66,7 +66,9 @@ agent: setup
 
 # Talk to the bot in the terminal (needs `make run` in another terminal for the actions).
 shell: setup train
-	RASA_TRACKER_DB=$(CURDIR)/var/shell-tracker.db ACTION_PORT=$${ACTION_PORT:-5055} $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+	RASA_TRACKER_DB=$(CURDIR)/var/shell-tracker.db ACTION_PORT=$${ACTION_PORT:-5055} \
+	ACTION_SERVER_SECRET=$${ACTION_SERVER_SECRET:-$$(sed -n 's/^ACTION_SERVER_SECRET=//p' var/secrets.env 2>/dev/null)} \
+	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 test: setup train
 	scripts/ensure_debian_packages.sh
