@@ -5,6 +5,7 @@ checks on the staff consoles, JSON errors, and uploaded photos decoded and re-en
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import time
 from pathlib import Path
@@ -28,10 +29,29 @@ PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MAX_PHOTO_PIXELS = 40_000_000
 
 
+def is_trusted(peer: str, trusted_proxies: Sequence[str]) -> bool:
+    """``trusted_proxies``: addresses or networks (10.0.0.0/8)."""
+    if not peer or not trusted_proxies:
+        return False
+    if peer in trusted_proxies:
+        return True
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    for entry in trusted_proxies:
+        try:
+            if "/" in entry and address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str:
     """The peer's address; behind a trusted proxy the address it put last into X-Forwarded-For."""
     peer = request.ip or ""
-    if peer in trusted_proxies:
+    if is_trusted(peer, trusted_proxies):
         forwarded = [part.strip() for part in (request.headers.get("x-forwarded-for") or "").split(",") if part.strip()]
         if forwarded:
             return forwarded[-1]
@@ -41,7 +61,7 @@ def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str:
 def is_https(request: Request, trusted_proxies: Sequence[str]) -> bool:
     if request.scheme in ("https", "wss"):
         return True
-    return (request.ip or "") in trusted_proxies and (request.headers.get("x-forwarded-proto") or "").lower() == "https"
+    return is_trusted(request.ip or "", trusted_proxies) and (request.headers.get("x-forwarded-proto") or "").lower() == "https"
 
 
 def own_origin(request: Request, trusted_proxies: Sequence[str]) -> str:
