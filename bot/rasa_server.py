@@ -8,9 +8,11 @@ import os
 import sys
 
 from bot import log_scrub
+from bot.settings import load_dotenv
 
 
 def main() -> None:
+    load_dotenv()  # like python -m bot: .env in the project folder, the environment wins
     token = os.environ.get("RASA_AUTH_TOKEN", "")
     if not token:
         sys.exit("error: RASA_AUTH_TOKEN is empty; `make run` generates one into var/secrets.env")
