@@ -47,10 +47,12 @@ train: setup $(MODEL)
 validate: setup
 	$(RASA) data validate --fail-on-warnings
 
-# Start the action server, Rasa server and gateway on localhost with the embedded SQLite defaults.
+# Start the action server, Rasa server and gateway on localhost with the embedded SQLite defaults,
+# the demo shop (QKF_DEMO_SHOP=1: its pages sign ?buyer= tokens) and this machine's generated
+# secrets (var/secrets.env).
 run: setup train
 	$(PY) -m bot seed
-	$(PY) -m bot run --model $(MODEL)
+	QKF_DEMO_SHOP=$${QKF_DEMO_SHOP:-1} $(PY) -m bot run --model $(MODEL)
 
 # The production profile on this machine: Rasa, action server and gateway replicas behind nginx,
 # conversations and orders in the local PostgreSQL, locks and socket.io rooms in the local Redis.
@@ -64,7 +66,9 @@ agent: setup
 
 # Talk to the bot in the terminal (needs `make run` in another terminal for the actions).
 shell: setup train
-	RASA_TRACKER_DB=$(CURDIR)/var/shell-tracker.db ACTION_PORT=$${ACTION_PORT:-5055} $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+	RASA_TRACKER_DB=$(CURDIR)/var/shell-tracker.db ACTION_PORT=$${ACTION_PORT:-5055} \
+	ACTION_SERVER_SECRET=$${ACTION_SERVER_SECRET:-$$(sed -n 's/^ACTION_SERVER_SECRET=//p' var/secrets.env 2>/dev/null)} \
+	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 test: setup train
 	scripts/ensure_debian_packages.sh

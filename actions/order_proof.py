@@ -60,9 +60,19 @@ class OrderProofValidation(FormValidationAction, abc.ABC):
         order_id = tracker.get_slot("order_id")
         order = shop.repository.get_order(order_id) if order_id else None
         tail = str(slot_value or "").strip()
+        # Five wrong tails for one order (known or not) lock its check for an hour, in any conversation.
+        locks = shop.services.phone_locks
+        if locks is not None and order_id and locks.is_locked(str(order_id)):
+            dispatcher.utter_message(response="utter_phone_tail_locked")
+            return {"phone_tail": None, "order_id": None}
         if order is not None and order.phone_tail_matches(tail):
+            if locks is not None:
+                locks.succeeded(order.id)
             verified = shop.verified_orders()
             return {"phone_tail": tail, "verified_orders": verified if order.id in verified else verified + [order.id]}
+        if locks is not None and order_id and locks.failed(str(order_id)):
+            dispatcher.utter_message(response="utter_phone_tail_locked")
+            return {"phone_tail": None, "order_id": None}
         # Same answer whether the order is unknown or the digits are wrong: reveal nothing.
         dispatcher.utter_message(response="utter_order_not_verified")
         return {"phone_tail": None, "order_id": None}

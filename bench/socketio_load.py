@@ -68,7 +68,11 @@ def bench_environment(workdir: Path) -> Dict[str, str]:
     routing = yaml.safe_load((ROOT / "data/shop/routing.yml").read_text(encoding="utf-8"))
     routing.update(confidence_threshold=0.0, auto_send=routing["auto_send"] + routing["always_review"], always_review=[], review_after_times={})
     (workdir / "routing.yml").write_text(yaml.safe_dump(routing, allow_unicode=True), encoding="utf-8")
-    return {"ROUTING_POLICY_FILE": str(workdir / "routing.yml"), "GATEWAY_RATE_BURST": "100000", "GATEWAY_RATE_PER_SECOND": "100000"}
+    return {
+        "ROUTING_POLICY_FILE": str(workdir / "routing.yml"), "GATEWAY_RATE_BURST": "100000", "GATEWAY_RATE_PER_SECOND": "100000",
+        # every simulated buyer comes from 127.0.0.1: no per-address limit either
+        "GATEWAY_IP_RATE_BURST": "100000", "GATEWAY_IP_RATE_PER_SECOND": "100000",
+    }
 
 
 class Buyer:

@@ -6,7 +6,8 @@ import argparse
 import logging
 import sys
 
-from bot.settings import Settings
+from bot import log_scrub
+from bot.settings import Settings, ensure_local_secrets, load_dotenv
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
@@ -173,6 +174,13 @@ def main(argv=None) -> int:
     add_rule.add_argument("response")
     trainer_commands.add_parser("validate", help="rasa data validate and the project's own checks")
     args = parser.parse_args(argv)
+    load_dotenv()
+    log_scrub.install()
+    if args.command in ("run", "token"):
+        # The embedded profile: this machine's generated secrets (var/secrets.env) unless set.
+        import os
+
+        os.environ.update(ensure_local_secrets())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler = {
         "seed": cmd_seed,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import Optional
 
 from rasa_sdk.endpoint import create_app as create_rasa_sdk_app
-from sanic import Sanic
+from sanic import Sanic, response
 
 from bot import services
 from bot.settings import Settings
@@ -18,6 +19,18 @@ def create_app(settings: Optional[Settings] = None, shop: Optional[services.Shop
     """Action server app; ``shop`` overrides the services built from ``settings`` (tests)."""
     settings = settings or Settings.from_env()
     app = create_rasa_sdk_app("actions", cors_origins="")
+    secret = settings.action_server_secret
+
+    @app.middleware("request")
+    async def require_shared_secret(request):
+        """Only Rasa (which sends ACTION_SERVER_SECRET in X-Action-Secret, endpoints.yml) runs
+        actions; /health stays open for the supervisor and the load balancer."""
+        if request.path == "/health":
+            return None
+        given = request.headers.get("x-action-secret") or ""
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            return response.json({"error": "unauthorized"}, status=401)
+        return None
 
     @app.listener("before_server_start")
     async def open_services(app: Sanic, _loop) -> None:

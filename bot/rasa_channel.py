@@ -24,18 +24,20 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.actions.action import ActionSessionStart
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
 from sanic import Blueprint, response
 
-from bot import rasa_speedups
+from bot import log_scrub, rasa_speedups
+from bot.settings import MAX_MESSAGE_CHARS
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
 
-MAX_CHARS = 500
+MAX_CHARS = MAX_MESSAGE_CHARS
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 CLAUSE_BOUNDARY = re.compile(r"[？?！!。；;，,\n]+|\s+")
 # Metadata Rasa adds to every bot event; not values of the reply.
@@ -121,8 +123,51 @@ def use_primary_tracker_store(agent: Any) -> None:
         processor.tracker_store = processor.tracker_store._tracker_store
 
 
+class ShopRestInput(RestInput):
+    """Rasa's REST channel (credentials.yml: ``bot.rasa_channel.ShopRestInput`` instead of ``rest``, same
+    /webhooks/rest/webhook) with the shop's input rules before any NLU runs: a body that is not a JSON
+    object, a missing sender or a message that is not text gets a JSON 400, and text over the
+    message limit is cut to it."""
+
+    def __init__(self) -> None:
+        log_scrub.install()
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ShopRestInput":
+        return cls()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        rest = super().blueprint(on_new_message)
+
+        @rest.middleware("request")
+        async def check_input(request: Request) -> Optional[HTTPResponse]:
+            if request.method != "POST" or not request.path.endswith("/webhook"):
+                return None
+            try:
+                body = request.json
+            except Exception:  # Sanic refuses invalid JSON with its own 400
+                return response.json({"error": "expected a JSON object"}, status=400)
+            if not isinstance(body, dict):
+                return response.json({"error": "expected a JSON object with 'sender' and 'message'"}, status=400)
+            if not isinstance(body.get("sender"), str) or not body["sender"]:
+                return response.json({"error": "'sender' must be a non-empty string"}, status=400)
+            if not isinstance(body.get("message"), str):
+                return response.json({"error": "'message' must be a string"}, status=400)
+            if body.get("metadata") is not None and not isinstance(body["metadata"], dict):
+                return response.json({"error": "'metadata' must be an object"}, status=400)
+            try:
+                body["message"].encode("utf-8")
+            except UnicodeEncodeError:
+                return response.json({"error": "'message' is not valid text"}, status=400)
+            request.parsed_json = dict(body, message=body["message"][:MAX_CHARS])
+            return None
+
+        return rest
+
+
 class ShopChannel(InputChannel):
     def __init__(self, question_confidence: float = 0.7) -> None:
+        log_scrub.install()
         rasa_speedups.install()
         self.question_confidence = question_confidence
         self._frozen_agent: Any = None  # the agent whose model was last kept out of garbage collection
@@ -238,6 +283,10 @@ class ShopChannel(InputChannel):
             text = body.get("message")
             text = text if isinstance(text, str) else ""
             text = text[:MAX_CHARS]
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return response.json({"error": "'message' is not valid text"}, status=400)
             metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
             message_id = body.get("message_id") if isinstance(body.get("message_id"), str) else None
             message_id = message_id if message_id and MESSAGE_ID.match(message_id) else None

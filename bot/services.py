@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from bot.lexicon import Lexicon
+from bot.phone_lock import PhoneTailLocks
 from bot.orders import OrderRepository, build_repository
 from bot.policy import ShopPolicy
 from bot.settings import Settings
@@ -19,6 +20,7 @@ class ShopServices:
     lexicon: Lexicon
     size_chart: SizeChart
     buyer_token_secret: str
+    phone_locks: Optional[PhoneTailLocks] = None  # None: phone tails are not counted (unit tests)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ShopServices":
@@ -28,6 +30,7 @@ class ShopServices:
             lexicon=Lexicon.load(settings.lexicon_file),
             size_chart=SizeChart.load(settings.size_chart_file),
             buyer_token_secret=settings.buyer_token_secret,
+            phone_locks=PhoneTailLocks(settings.orders_db_url),
         )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, ensure_local_secrets, local_secrets_file
 
 
 class PortTaken(RuntimeError):
@@ -31,6 +31,7 @@ class Service:
     start_timeout: float = 60
     process: Optional[subprocess.Popen] = None
     log_path: Optional[Path] = None
+    host: Optional[str] = None  # where it listens, when not the stage's host
 
 
 def ensure_port_free(host: str, port: int, name: str) -> None:
@@ -46,12 +47,17 @@ def ensure_port_free(host: str, port: int, name: str) -> None:
 
 
 def rasa_command(model_path: str, host: str, port: int, endpoints: str) -> List[str]:
+    """Rasa with its HTTP API behind RASA_AUTH_TOKEN (bot.rasa_server adds --auth-token) and no
+    CORS: only the gateway and the trainer jobs talk to it, never a browser."""
     return [
-        sys.executable, "-m", "rasa", "run", "--enable-api", "--model", model_path,
+        sys.executable, "-m", "bot.rasa_server", "run", "--enable-api", "--model", model_path,
         "--interface", host, "--port", str(port),
         "--credentials", "credentials.yml", "--endpoints", endpoints,
-        "--cors", "*",
     ]
+
+
+# Rasa answers / (no token needed) only once its model is loaded.
+RASA_HEALTH_PATH = "/"
 
 
 def services_for(settings: Settings, model_path: str) -> List[Service]:
@@ -62,7 +68,7 @@ def services_for(settings: Settings, model_path: str) -> List[Service]:
             "Rasa server",
             rasa_command(model_path, settings.host, settings.rasa_port, "endpoints.yml"),
             settings.rasa_port,
-            "/status",
+            RASA_HEALTH_PATH,
             start_timeout=300,
         ),
         Service("gateway", [python, "-m", "bot", "gateway"], settings.gateway_port, "/health"),
@@ -71,6 +77,7 @@ def services_for(settings: Settings, model_path: str) -> List[Service]:
 
 def child_environment(settings: Settings) -> Dict[str, str]:
     env = dict(os.environ)
+    env.update(ensure_local_secrets(env))
     var_dir = Path(env.get("QKF_VAR_DIR", PROJECT_ROOT / "var"))
     env.setdefault("RASA_TRACKER_DB", str((PROJECT_ROOT / var_dir / "tracker.db").resolve()))
     env["ACTION_PORT"] = str(settings.action_port)
@@ -79,7 +86,7 @@ def child_environment(settings: Settings) -> Dict[str, str]:
 
 
 def wait_healthy(host: str, service: Service, timeout: float) -> bool:
-    url = f"http://{host}:{service.port}{service.health_path}"
+    url = f"http://{service.host or host}:{service.port}{service.health_path}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
@@ -171,12 +178,17 @@ def run_services(
 def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] = None) -> int:
     """The embedded profile: one process each, SQLite files under var/."""
     base = f"http://{settings.host}"
+    demo = (
+        f"  Demo shop with the widget:  {base}:{settings.gateway_port}/  (log in a demo buyer: ?buyer=B001)\n"
+        f"  Product page:               {base}:{settings.gateway_port}/shop/product/P001?buyer=B001\n"
+        if settings.demo_shop else "  Demo shop:                  off (QKF_DEMO_SHOP=1 turns it on; make run does)\n"
+    )
     banner = (
         "\nQinkefu is running:\n"
         f"  Rasa server (REST channel): {base}:{settings.rasa_port}/webhooks/rest/webhook\n"
         f"  Action server:              {base}:{settings.action_port}/health\n"
-        f"  Demo shop with the widget:  {base}:{settings.gateway_port}/  (log in a demo buyer: ?buyer=B001)\n"
-        f"  Product page:               {base}:{settings.gateway_port}/shop/product/P001?buyer=B001\n"
+        + demo +
+        f"  Secrets:                    {local_secrets_file()} (this machine's, generated)\n"
         f"  Agent console:              {base}:{settings.gateway_port}/agent  (accounts: make agent NAME=alice)\n"
         f"  Trainer console:            {base}:{settings.gateway_port}/trainer  (make agent NAME=tina ROLE=trainer)\n"
         f"  Gateway health / ready:     {base}:{settings.gateway_port}/health  /ready"

@@ -17,6 +17,8 @@ from tests.conftest import ROOT
 
 MODEL = ROOT / "models" / "qinkefu.tar.gz"
 SHOP_KEY = "test-shop-key"
+RASA_TOKEN = "test-rasa-token-0123456789abcdef0123"
+ACTION_SECRET = "test-action-secret-0123456789abcdef"
 
 
 # The console tests run a shop that has an agent approve every after-sale reply (a stricter
@@ -50,7 +52,7 @@ def require_model() -> Path:
 class RunningBot:
     """Action server + Rasa server on a private SQLite copy of the demo shop."""
 
-    def __init__(self, workdir: Path, secret: str, gateway: bool = False) -> None:
+    def __init__(self, workdir: Path, secret: str, gateway: bool = False, demo_shop: bool = True) -> None:
         self.workdir = workdir
         self.with_gateway = gateway
         self.action_port = free_port()
@@ -68,6 +70,10 @@ class RunningBot:
             SHOP_API_KEY=SHOP_KEY,
             RASA_TRACKER_DB=str(workdir / "tracker.db"),
             BUYER_TOKEN_SECRET=secret,
+            RASA_AUTH_TOKEN=RASA_TOKEN,
+            ACTION_SERVER_SECRET=ACTION_SECRET,
+            QKF_DEMO_SHOP="1" if demo_shop else "0",
+            QKF_VAR_DIR=str(workdir),
             QKF_HOST="127.0.0.1",
             TF_CPP_MIN_LOG_LEVEL="2",
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
@@ -101,22 +107,27 @@ class RunningBot:
             time.sleep(0.5)
         raise AssertionError(f"{name} not ready after {timeout}s")
 
-    def start(self) -> "RunningBot":
-        model = require_model()
+    def start(self, gateway_only: bool = False) -> "RunningBot":
+        """Action server, Rasa and (with ``gateway``) the gateway; ``gateway_only``: just the gateway."""
         subprocess.run(
             [sys.executable, "-m", "bot", "seed"], cwd=ROOT, env=self.env, check=True, capture_output=True
         )
+        if gateway_only:
+            gateway = self._spawn("gateway", [sys.executable, "-m", "bot", "gateway"])
+            self._wait(f"{self.gateway_url}/health", gateway, "gateway", 60)
+            return self
+        model = require_model()
         actions = self._spawn("actions", [sys.executable, "-m", "bot", "actions"])
         rasa = self._spawn(
             "rasa",
             [
-                sys.executable, "-m", "rasa", "run", "--enable-api", "--model", str(model),
+                sys.executable, "-m", "bot.rasa_server", "run", "--enable-api", "--model", str(model),
                 "--interface", "127.0.0.1", "--port", str(self.rasa_port),
                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
             ],
         )
         self._wait(f"http://127.0.0.1:{self.action_port}/health", actions, "actions", 60)
-        self._wait(f"http://127.0.0.1:{self.rasa_port}/status", rasa, "rasa", 240)
+        self._wait(f"http://127.0.0.1:{self.rasa_port}/status?token={RASA_TOKEN}", rasa, "rasa", 240)
         if self.with_gateway:
             gateway = self._spawn("gateway", [sys.executable, "-m", "bot", "gateway"])
             self._wait(f"{self.gateway_url}/health", gateway, "gateway", 60)
@@ -159,6 +170,7 @@ class RunningBot:
     def trigger(self, sender: str, intent: str, entities: dict) -> List[dict]:
         reply = requests.post(
             f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/trigger_intent",
+            params={"token": RASA_TOKEN},
             json={"name": intent, "entities": entities},
             timeout=60,
         )
@@ -166,4 +178,12 @@ class RunningBot:
         return reply.json().get("messages", [])
 
     def alive(self) -> bool:
-        return requests.get(f"http://127.0.0.1:{self.rasa_port}/status", timeout=5).status_code == 200
+        return requests.get(f"http://127.0.0.1:{self.rasa_port}/status", params={"token": RASA_TOKEN}, timeout=5).status_code == 200
+
+    def tracker(self, sender: str) -> dict:
+        """The conversation's tracker through Rasa's HTTP API (with the API token)."""
+        reply = requests.get(
+            f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/tracker", params={"token": RASA_TOKEN}, timeout=30
+        )
+        reply.raise_for_status()
+        return reply.json()

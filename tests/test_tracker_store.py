@@ -135,6 +135,7 @@ def test_both_profiles_configure_the_shop_store(tmp_path, postgres_url, monkeypa
         "TRACKER_PG_HOST": parsed.host, "TRACKER_PG_PORT": str(parsed.port or 5432), "TRACKER_PG_DB": parsed.database,
         "TRACKER_PG_USER": parsed.username, "TRACKER_PG_PASSWORD": "",
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_LOCK_DB": "0", "REDIS_LOCK_PREFIX": "qkf-test",
+        "ACTION_SERVER_SECRET": "test-action-secret",
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from sqlalchemy.engine import make_url
 
-from bot.settings import PROJECT_ROOT
-from bot.supervisor import Service, rasa_command
+from bot.settings import PROJECT_ROOT, SECRET_NAMES
+from bot.supervisor import RASA_HEALTH_PATH, Service, rasa_command
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "qinkefu.conf.template"
 ENDPOINTS = "deploy/endpoints.prod.yml"
@@ -26,7 +26,8 @@ def _int(env: Dict[str, str], name: str, default: int) -> int:
 
 @dataclass
 class ProductionProfile:
-    host: str
+    host: str  # public: where nginx serves the gateways
+    private_host: str  # replicas and the internal Rasa / action balancers: never exposed
     gateway_port: int  # public: nginx in front of the gateways
     rasa_port: int  # internal: nginx in front of the Rasa replicas
     action_port: int  # internal: nginx in front of the action servers
@@ -41,6 +42,8 @@ class ProductionProfile:
     redis_prefix: str
     var_dir: Path
     lock_lifetime_seconds: int
+    # BUYER_TOKEN_SECRET, SHOP_API_KEY, RASA_AUTH_TOKEN, ACTION_SERVER_SECRET (run-prod refuses weak ones)
+    secrets: Dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Optional[Dict[str, str]] = None) -> "ProductionProfile":
@@ -53,6 +56,7 @@ class ProductionProfile:
         var_dir = Path(env.get("PROD_VAR_DIR") or PROJECT_ROOT / "var" / "prod")
         return cls(
             host=env.get("QKF_HOST", "127.0.0.1"),
+            private_host=env.get("PROD_PRIVATE_HOST", "127.0.0.1"),
             gateway_port=_int(env, "GATEWAY_PORT", 8000),
             rasa_port=_int(env, "RASA_PORT", 5005),
             action_port=_int(env, "ACTION_PORT", 5055),
@@ -67,6 +71,7 @@ class ProductionProfile:
             redis_prefix=env.get("REDIS_PREFIX", "qinkefu"),
             var_dir=var_dir if var_dir.is_absolute() else PROJECT_ROOT / var_dir,
             lock_lifetime_seconds=_int(env, "TICKET_LOCK_LIFETIME", 10),
+            secrets={name: env.get(name, "") for name in SECRET_NAMES},
         )
 
     # -- where things are ------------------------------------------------------------------
@@ -79,7 +84,12 @@ class ProductionProfile:
         return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
 
     def url(self, port: int) -> str:
-        return f"http://{self.host}:{port}"
+        """A replica or internal balancer (on the private address)."""
+        return f"http://{self.private_host}:{port}"
+
+    @property
+    def public_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
 
     @property
     def nginx_dir(self) -> Path:
@@ -109,8 +119,12 @@ class ProductionProfile:
             "REDIS_LOCK_PREFIX": self.redis_prefix,
             # A replica that dies holding a conversation's lock blocks it for this long at most.
             "TICKET_LOCK_LIFETIME": str(self.lock_lifetime_seconds),
-            "QKF_HOST": self.host,
+            "QKF_HOST": self.private_host,
+            "QKF_DEMO_SHOP": "0",
+            # nginx is the only proxy whose X-Forwarded-For the gateways believe.
+            "GATEWAY_TRUSTED_PROXIES": self.private_host,
             "PYTHONUNBUFFERED": "1",
+            **{name: self.secrets.get(name, "") for name in SECRET_NAMES},
         }
 
     # -- processes -------------------------------------------------------------------------
@@ -118,18 +132,24 @@ class ProductionProfile:
         """Action servers, then Rasa replicas, then gateways, then nginx (each stage healthy first)."""
         python = sys.executable
         actions = [
-            Service(f"action server {i + 1}", [python, "-m", "bot", "actions"], port, "/health", {"ACTION_PORT": str(port)})
+            Service(
+                f"action server {i + 1}", [python, "-m", "bot", "actions"], port, "/health", {"ACTION_PORT": str(port)},
+                host=self.private_host,
+            )
             for i, port in enumerate(self.action_replicas)
         ]
         rasa = [
             Service(
-                f"Rasa server {i + 1}", rasa_command(model_path, self.host, port, ENDPOINTS), port, "/status",
-                start_timeout=300,
+                f"Rasa server {i + 1}", rasa_command(model_path, self.private_host, port, ENDPOINTS), port,
+                RASA_HEALTH_PATH, start_timeout=300, host=self.private_host,
             )
             for i, port in enumerate(self.rasa_replicas)
         ]
         gateways = [
-            Service(f"gateway {i + 1}", [python, "-m", "bot", "gateway"], port, "/health", {"GATEWAY_PORT": str(port)})
+            Service(
+                f"gateway {i + 1}", [python, "-m", "bot", "gateway"], port, "/health", {"GATEWAY_PORT": str(port)},
+                host=self.private_host,
+            )
             for i, port in enumerate(self.gateway_replicas)
         ]
         nginx = Service(
@@ -147,11 +167,12 @@ class ProductionProfile:
 
     def nginx_config(self) -> str:
         def servers(ports: List[int], extra: str = "") -> str:
-            return "\n".join(f"        server {self.host}:{port}{extra};" for port in ports)
+            return "\n".join(f"        server {self.private_host}:{port}{extra};" for port in ports)
 
         values = {
             "prefix": str(self.nginx_dir),
             "host": self.host,
+            "private_host": self.private_host,
             "rasa_port": str(self.rasa_port),
             "action_port": str(self.action_port),
             "gateway_port": str(self.gateway_port),

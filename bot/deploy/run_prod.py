@@ -14,7 +14,7 @@ from bot.orders.demo_shop import load_demo_shop
 from bot.orders.sql import SqlOrderRepository
 from bot.review.agents import AgentAccounts
 from bot.review.queue import ReviewQueue
-from bot.settings import Settings
+from bot.settings import Settings, secret_problems
 from bot.training.jobs import metadata as training_jobs_metadata
 from bot.supervisor import run_services
 
@@ -54,7 +54,25 @@ def prepare(
     return {**os.environ, **profile.environment()}
 
 
+def refusals(settings: Settings, env=None) -> list:
+    """Why the production profile must not start: default, empty or short secrets, the demo shop."""
+    problems = [
+        f"{problem}: set a random value of at least 32 characters in the environment or .env "
+        f"(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        for problem in secret_problems(os.environ if env is None else env)
+    ]
+    if settings.demo_shop:
+        problems.append("QKF_DEMO_SHOP is on: the demo shop signs a token for any buyer; production buyers are identified by the shop's own tokens")
+    return problems
+
+
 def run_prod(settings: Settings, model_path: str, reseed: bool = False, prepare_only: bool = False) -> int:
+    problems = refusals(settings)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print("error: the production profile does not start", file=sys.stderr)
+        return 2
     profile = ProductionProfile.from_env()
     try:
         env = prepare(profile, settings, reseed, with_nginx=not prepare_only)
@@ -67,7 +85,7 @@ def run_prod(settings: Settings, model_path: str, reseed: bool = False, prepare_
     public = profile.url(profile.gateway_port)
     banner = (
         "\nQinkefu (production profile) is running:\n"
-        f"  Demo shop with the widget:  {public}/  (log in a demo buyer: ?buyer=B001)\n"
+        f"  Widget for the shop's pages: {public}/widget/widget.js (data-buyer-token: signed by the shop)\n"
         f"  Agent console:              {public}/agent   Trainer console: {public}/trainer\n"
         f"  Gateway health / ready:     {public}/health  /ready\n"
         f"  Rasa (load balanced):       {profile.url(profile.rasa_port)}  replicas on {profile.rasa_replicas}\n"

@@ -3,6 +3,7 @@ the JSON API (history, photo upload, order events) and health/readiness."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -19,6 +20,7 @@ from bot.gateway.agent_api import register_agent_console
 from bot.gateway.conversation import Conversations
 from bot.gateway.pages import register_pages
 from bot.gateway.rasa_client import RasaClient
+from bot.gateway import security
 from bot.gateway.rate_limit import RateLimiter, SessionLocks
 from bot.gateway.store import GatewayStore
 from bot.gateway.trainer_api import demo_preview_values, register_trainer_console
@@ -29,7 +31,7 @@ from bot.review.queue import ReviewQueue
 from bot.review.routing import RoutingPolicy
 from bot.training.jobs import TrainingJobs
 from bot.training.project_data import ProjectData
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import MAX_MESSAGE_CHARS, PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +39,10 @@ STATIC = Path(__file__).resolve().parent / "static"
 SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 SESSION_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-MAX_CHARS = 500
+MAX_CHARS = MAX_MESSAGE_CHARS
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
+UPLOAD_CLEANUP_EVERY_SECONDS = 3600
 ORDER_EVENTS = ("shipped", "out_for_delivery", "delivered", "exception", "unpaid", "oversold")
 
 
@@ -70,8 +73,21 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     )
     sio.attach(app)
     app.ctx.sio = sio
+    # Messages, photo uploads and handoffs are limited per conversation, per buyer and per client
+    # address (X-Forwarded-For believed from GATEWAY_TRUSTED_PROXIES only), so new session ids buy nothing.
     limiter = RateLimiter(burst=settings.rate_burst, per_second=settings.rate_per_second)
+    ip_limiter = RateLimiter(burst=settings.ip_rate_burst, per_second=settings.ip_rate_per_second)
+    upload_limiter = RateLimiter(burst=settings.rate_burst, per_second=settings.rate_per_second / 5)
     turn_locks = SessionLocks()
+    security.install(app, settings.allowed_origins, settings.trusted_proxies)
+
+    def within_limits(session_id: str, buyer_id: Optional[str], ip: str, buckets: RateLimiter = limiter) -> bool:
+        keys = [f"session:{session_id}"] + ([f"buyer:{buyer_id}"] if buyer_id else [])
+        return buckets.allow_all(*keys) and ip_limiter.allow(f"ip:{ip}")
+
+    def buyer_from_request(request: Request) -> Optional[str]:
+        token = request.headers.get("x-buyer-token") or None
+        return verify_buyer_token(settings.buyer_token_secret, token) if token else None
 
     @app.listener("before_server_start")
     async def open_resources(app: Sanic, _loop) -> None:
@@ -81,7 +97,9 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         app.ctx.accounts = AgentAccounts(app.ctx.store.engine)
         app.ctx.routing = RoutingPolicy.load(settings.routing_file)
         app.ctx.orders = build_repository(settings.orders_db_url)
-        app.ctx.rasa = RasaClient(settings.rasa_url, max_in_flight=settings.rasa_max_in_flight)
+        app.ctx.rasa = RasaClient(
+            settings.rasa_url, max_in_flight=settings.rasa_max_in_flight, token=settings.rasa_auth_token
+        )
         await app.ctx.rasa.open()
         app.ctx.project = ProjectData(settings.trainer_project_dir)
         app.ctx.project.fixed_intents = set(app.ctx.project.intents())
@@ -90,6 +108,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
             settings.trainer_project_dir,
             settings.trainer_project_dir / "models",
             settings.rasa_replica_urls,
+            rasa_token=settings.rasa_auth_token,
         )
         app.ctx.preview_values = lambda: demo_preview_values(app.ctx.orders)
         app.ctx.conversations = Conversations(
@@ -100,8 +119,20 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
             True for _ in sio.manager.get_participants("/agent", None)
         )
 
+    @app.listener("after_server_start")
+    async def start_upload_cleanup(app: Sanic, _loop) -> None:
+        async def clean_forever() -> None:
+            while True:
+                security.remove_old_uploads(settings.uploads_dir, settings.uploads_retention_days)
+                await asyncio.sleep(UPLOAD_CLEANUP_EVERY_SECONDS)
+
+        app.ctx.upload_cleanup = asyncio.ensure_future(clean_forever())
+
     @app.listener("after_server_stop")
     async def close_resources(app: Sanic, _loop) -> None:
+        cleanup = getattr(app.ctx, "upload_cleanup", None)
+        if cleanup is not None:
+            cleanup.cancel()
         await app.ctx.rasa.close()
         app.ctx.store.close()
 
@@ -119,17 +150,25 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         if not SESSION_ID.match(session_id):
             raise socketio.exceptions.ConnectionRefusedError("invalid session id")
         token = auth.get("buyer_token") or None
+        token = token if isinstance(token, str) else None
         buyer_id = verify_buyer_token(settings.buyer_token_secret, token) if token else None
         product_id = str(auth.get("product_id") or "")[:16] or None
-        await sio.save_session(sid, {"session_id": session_id, "buyer_id": buyer_id, "token": token if buyer_id else None, "product_id": product_id})
+        # A conversation belongs to the identity it was opened with: another buyer, or a visitor
+        # who is not logged in, is refused and the widget opens a new conversation.
+        if not app.ctx.store.claim_session(session_id, buyer_id):
+            raise socketio.exceptions.ConnectionRefusedError("session_not_yours")
+        request = environ.get("sanic.request")
+        ip = security.client_ip(request, settings.trusted_proxies) if request is not None else ""
+        await sio.save_session(
+            sid, {"session_id": session_id, "buyer_id": buyer_id, "token": token if buyer_id else None, "product_id": product_id, "ip": ip}
+        )
         await sio.enter_room(sid, session_id)
-        app.ctx.store.touch_session(session_id, buyer_id)
         if buyer_id:
             for pending in app.ctx.store.take_pending_events(buyer_id):
                 sio.start_background_task(deliver_event, session_id, buyer_id, pending["order_id"], pending["event"])
 
     @sio.event
-    async def buyer_message(sid, data):
+    async def buyer_message(sid, data=None):
         session = await sio.get_session(sid)
         gateway_strings = strings["gateway"]
         if not isinstance(data, dict):
@@ -137,7 +176,12 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         client_id = str(data.get("client_id") or "")
         if not CLIENT_ID.match(client_id):
             return {"ok": False, "error": "invalid", "message": gateway_strings["empty"]}
-        text = str(data.get("text") or "").strip()
+        text = data.get("text")
+        text = text.strip() if isinstance(text, str) else ""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: not text a keyboard types
+            return {"ok": False, "error": "invalid", "message": gateway_strings["empty"]}
         payload = data.get("payload")
         payload = payload if isinstance(payload, str) and payload.startswith("/") and len(payload) <= 200 else None
         image = data.get("image")
@@ -147,7 +191,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         if len(text) > MAX_CHARS:
             return {"ok": False, "error": "too_long", "message": gateway_strings["too_long"].format(max_chars=MAX_CHARS)}
         session_id = session["session_id"]
-        if not limiter.allow(session_id):
+        if not within_limits(session_id, session.get("buyer_id"), session.get("ip") or ""):
             return {"ok": False, "error": "rate_limited", "message": gateway_strings["rate_limited"]}
         try:
             stored = app.ctx.store.add_message(session_id, "buyer", text, {"image": image} if image else {}, client_id)
@@ -208,6 +252,9 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         session_id = request.args.get("session_id", "")
         if not SESSION_ID.match(session_id):
             return response.json({"error": "invalid session_id"}, status=400)
+        # A buyer's conversation is shown with that buyer's token (X-Buyer-Token) only.
+        if not app.ctx.store.may_read(session_id, buyer_from_request(request)):
+            return response.json({"error": "not your conversation"}, status=403)
         return response.json({"messages": app.ctx.store.history(session_id)})
 
     @app.post("/api/upload")
@@ -216,13 +263,23 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         photo = request.files.get("photo") if request.files else None
         if not SESSION_ID.match(session_id) or photo is None:
             return response.json({"ok": False, "error": "expected session_id and photo"}, status=400)
+        buyer_id = buyer_from_request(request)
+        if not app.ctx.store.may_read(session_id, buyer_id):
+            return response.json({"ok": False, "error": "not your conversation"}, status=403)
+        if not within_limits(session_id, buyer_id, security.client_ip(request, settings.trusted_proxies), upload_limiter):
+            return response.json({"ok": False, "error": "rate_limited"}, status=429)
         if len(photo.body) > MAX_PHOTO_BYTES:
             return response.json({"ok": False, "error": "too_large"}, status=413)
-        extension = photo_extension(photo.body[:16])
-        if extension is None:
+        if photo_extension(photo.body[:16]) is None:
             return response.json({"ok": False, "error": "unsupported type"}, status=415)
+        # Decoded and saved again (Pillow): what is stored is a picture, without its metadata.
+        loop = asyncio.get_running_loop()
+        reencoded = await loop.run_in_executor(None, security.reencode_photo, photo.body)
+        if reencoded is None:
+            return response.json({"ok": False, "error": "unsupported type"}, status=415)
+        body, extension = reencoded
         name = f"{uuid.uuid4().hex}.{extension}"
-        (settings.uploads_dir / name).write_bytes(photo.body)
+        (settings.uploads_dir / name).write_bytes(body)
         return response.json({"ok": True, "url": f"/uploads/{name}"})
 
     @app.get("/uploads/<name>")
@@ -242,23 +299,26 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         order = app.ctx.orders.get_order(order_id)
         if order is None:
             return response.json({"error": "unknown order"}, status=404)
+        # Only a conversation the buyer opened with their own token gets the event; the answer
+        # names no conversation.
         session_id = app.ctx.store.latest_session_of(order.buyer_id)
         if session_id is None:
             app.ctx.store.add_pending_event(order.buyer_id, order.id, event)
             return response.json({"delivered": False, "queued": True})
         await deliver_event(session_id, order.buyer_id, order.id, event)
-        return response.json({"delivered": True, "session_id": session_id})
+        return response.json({"delivered": True})
 
     # -- widget assets ---------------------------------------------------------------------
     @app.get("/widget/strings")
     async def widget_strings(_: Request):
-        return response.json(strings["widget"], headers={"Cache-Control": "no-cache"})
+        return response.json(dict(strings["widget"], max_chars=MAX_MESSAGE_CHARS), headers={"Cache-Control": "no-cache"})
 
     app.static("/widget/widget.js", str(STATIC / "widget.js"), content_type="application/javascript; charset=utf-8")
     app.static("/widget/widget.css", str(STATIC / "widget.css"), content_type="text/css; charset=utf-8")
     app.static("/widget/vendor/socket.io.min.js", str(SOCKET_IO_CLIENT), content_type="application/javascript")
 
-    register_pages(app, settings, strings["pages"])
+    # The demo shop (pages that sign a token for ?buyer=…) only when QKF_DEMO_SHOP is on (make run).
+    register_pages(app, settings, strings["pages"], demo=settings.demo_shop)
     register_agent_console(app, sio, settings, strings["agent"], room_emitter)
     register_trainer_console(app, strings["trainer"])
     return app

@@ -29,7 +29,15 @@ def widget_tag(gateway: str, token: Optional[str], product_id: Optional[str]) ->
     return f"<script {' '.join(attributes)} defer></script>"
 
 
-def register_pages(app: Sanic, settings: Settings, strings: dict) -> None:
+def register_pages(app: Sanic, settings: Settings, strings: dict, demo: bool = False) -> None:
+    """The catalogue's product images always; the demo shop's pages, whose ?buyer=B001 signs a
+    token for any buyer without a login, only with ``demo`` (QKF_DEMO_SHOP, never in production)."""
+    register_product_images(app)
+    if demo:
+        register_demo_shop(app, settings, strings)
+
+
+def register_demo_shop(app: Sanic, settings: Settings, strings: dict) -> None:
     layout = _template("layout.html")
     product_page = _template("product.html")
     order_page = _template("order.html")
@@ -111,6 +119,9 @@ def register_pages(app: Sanic, settings: Settings, strings: dict) -> None:
             tracking=tracking or "<li>-</li>",
         )
         return page(request, strings["order_title"].format(order_id=found.id), body)
+
+
+def register_product_images(app: Sanic) -> None:
 
     @app.get("/static/products/<filename>", name="catalogue_image")
     @app.get("/shop/image/<filename>")

@@ -22,8 +22,10 @@ RETRY_AFTER_SECONDS = 0.5
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout_seconds: float = 30, max_in_flight: int = 4) -> None:
+    def __init__(self, base_url: str, timeout_seconds: float = 30, max_in_flight: int = 4, token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
+        # Rasa's HTTP API (conversations, status) needs RASA_AUTH_TOKEN; its channels do not.
+        self.api_params = {"token": token} if token else {}
         # At most this many buyer turns at Rasa at once; the others wait here in arrival order.
         # Rasa's CPU-bound event loop serves many concurrent requests in no fair order, so under
         # load some turns would wait past the timeout while later ones are answered.
@@ -39,8 +41,9 @@ class RasaClient:
             await self.http.close()
 
     async def _post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        params = self.api_params if path.startswith("/conversations/") else {}
         try:
-            async with self.http.post(f"{self.base_url}{path}", json=body) as reply:
+            async with self.http.post(f"{self.base_url}{path}", json=body, params=params) as reply:
                 if reply.status != 200:
                     raise RasaUnavailable(f"{path}: HTTP {reply.status}", reply.status in RETRYABLE_STATUSES)
                 return await reply.json()
@@ -86,7 +89,7 @@ class RasaClient:
 
     async def healthy(self) -> bool:
         try:
-            async with self.http.get(f"{self.base_url}/status") as reply:
+            async with self.http.get(f"{self.base_url}/status", params=self.api_params) as reply:
                 return reply.status == 200
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
             return False

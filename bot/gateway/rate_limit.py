@@ -33,6 +33,21 @@ class RateLimiter:
         self._buckets[key] = (tokens - 1, now)
         return True
 
+    def allow_all(self, *keys: str) -> bool:
+        """Takes one token from each key's bucket when every one has a token; else takes none."""
+        now = self.clock()
+        if len(self._buckets) > self.PRUNE_ABOVE:
+            self._prune(now)
+        levels = {}
+        for key in keys:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            levels[key] = min(self.burst, tokens + (now - last) * self.per_second)
+        if any(tokens < 1 for tokens in levels.values()):
+            return False
+        for key, tokens in levels.items():
+            self._buckets[key] = (tokens - 1, now)
+        return True
+
 
 class SessionLocks:
     """One lock per conversation, so its turns run in order; forgotten when nobody holds it."""

@@ -1,50 +1,119 @@
-"""Logins of shop staff (agents and trainers): one HttpOnly session cookie, role checks per console."""
+"""Logins of shop staff (agents and trainers): one HttpOnly session cookie per console, role checks
+per console, and logins that cannot be guessed fast (backoff per account and per client address,
+the same work for unknown and known names, password hashing off the event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from typing import Tuple
+import logging
+import time
+from typing import Dict, Tuple
 
 from sanic import Sanic, response
 from sanic.request import Request
 
-COOKIE = "qkf_agent"
+from bot.gateway.security import client_ip, is_https
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "qkf_agent"  # the agent console's cookie (also read by its socket.io namespace)
+COOKIES = {"/agent": COOKIE, "/trainer": "qkf_trainer"}
+FREE_FAILURES = 5  # wrong logins before a wait is imposed
+MAX_WAIT_SECONDS = 15 * 60
+
+
+def cookie_name(console: str) -> str:
+    return COOKIES.get(console, COOKIE)
+
+
+class LoginThrottle:
+    """After FREE_FAILURES wrong logins for one account, or from one address, each further try must
+    wait twice as long as the last (1 s, 2 s, 4 s … at most 15 min); a success clears the account."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self.clock = clock
+        self._failures: Dict[str, Tuple[int, float]] = {}
+
+    def wait_seconds(self, *keys: str) -> float:
+        now = self.clock()
+        waits = []
+        for key in keys:
+            count, last = self._failures.get(key, (0, 0.0))
+            if count >= FREE_FAILURES:
+                waits.append(last + min(MAX_WAIT_SECONDS, 2 ** (count - FREE_FAILURES)) - now)
+        return max([0.0, *waits])
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        if len(self._failures) > 50_000:
+            self._failures = {k: v for k, v in self._failures.items() if now - v[1] < MAX_WAIT_SECONDS}
+        for key in keys:
+            count, _ = self._failures.get(key, (0, 0.0))
+            self._failures[key] = (count + 1, now)
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)
 
 
 def register_login(app: Sanic, prefix: str, roles: Tuple[str, ...]) -> None:
     """POST {prefix}/login and {prefix}/logout for accounts with one of ``roles``."""
+    cookie = cookie_name(prefix)
+    if not hasattr(app.ctx, "login_throttle"):
+        app.ctx.login_throttle = LoginThrottle()
 
     @app.post(f"{prefix}/login", name=f"{prefix.strip('/')}_login")
     async def login(request: Request):
         body = request.json if isinstance(request.json, dict) else {}
-        token = app.ctx.accounts.login(str(body.get("username") or ""), str(body.get("password") or ""))
+        username, password = str(body.get("username") or "")[:64], str(body.get("password") or "")[:256]
+        throttle: LoginThrottle = app.ctx.login_throttle
+        keys = (f"user:{username}", f"ip:{client_ip(request, app.ctx.settings.trusted_proxies)}")
+        wait = throttle.wait_seconds(*keys)
+        if wait > 0:
+            return response.json(
+                {"error": "too many wrong logins: try again later", "retry_after": int(wait) + 1},
+                status=429, headers={"Retry-After": str(int(wait) + 1)},
+            )
+        # scrypt takes tens of milliseconds: in a thread, so the gateway keeps serving meanwhile.
+        loop = asyncio.get_running_loop()
+        token = await loop.run_in_executor(None, app.ctx.accounts.login, username, password)
         who = app.ctx.accounts.who(token)
         if who is None or who["role"] not in roles:
+            throttle.failed(*keys)
+            logger.warning("wrong staff login for %r at %s", username, prefix)
             return response.json({"error": "wrong username or password"}, status=401)
+        throttle.succeeded(keys[0])
         reply = response.json(who)
-        reply.cookies[COOKIE] = token
-        reply.cookies[COOKIE]["httponly"] = True
-        reply.cookies[COOKIE]["samesite"] = "Strict"
-        reply.cookies[COOKIE]["path"] = "/"
-        reply.cookies[COOKIE]["max-age"] = int(app.ctx.accounts.session_lifetime.total_seconds())
+        reply.cookies[cookie] = token
+        reply.cookies[cookie]["httponly"] = True
+        reply.cookies[cookie]["samesite"] = "Strict"
+        reply.cookies[cookie]["path"] = "/"
+        reply.cookies[cookie]["max-age"] = int(app.ctx.accounts.session_lifetime.total_seconds())
+        if is_https(request, app.ctx.settings.trusted_proxies):
+            reply.cookies[cookie]["secure"] = True
         return reply
 
     @app.post(f"{prefix}/logout", name=f"{prefix.strip('/')}_logout")
     async def logout(request: Request):
-        app.ctx.accounts.logout(request.cookies.get(COOKIE))
+        app.ctx.accounts.logout(request.cookies.get(cookie))
         reply = response.json({"ok": True})
-        del reply.cookies[COOKIE]
+        del reply.cookies[cookie]
         return reply
 
 
 def staff_only(app: Sanic, roles: Tuple[str, ...], console: str):
     """Decorator: 401 without a staff login, 403 for staff of another role; passes the account."""
+    cookie = cookie_name(console)
 
     def decorate(handler):
         @functools.wraps(handler)
         async def guarded(request: Request, *args, **kwargs):
-            who = app.ctx.accounts.who(request.cookies.get(COOKIE))
+            who = app.ctx.accounts.who(request.cookies.get(cookie))
             if who is None:
+                # Logged in at the other console only: that account cannot use this one.
+                others = [app.ctx.accounts.who(request.cookies.get(name)) for name in COOKIES.values() if name != cookie]
+                if any(other is not None for other in others):
+                    return response.json({"error": f"this account cannot use {console}"}, status=403)
                 return response.json({"error": f"log in at {console}"}, status=401)
             if who["role"] not in roles:
                 return response.json({"error": f"this account cannot use {console}"}, status=403)

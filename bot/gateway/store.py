@@ -76,6 +76,40 @@ class GatewayStore:
                 except IntegrityError:
                     pass
 
+    def claim_session(self, session_id: str, buyer_id: Optional[str]) -> bool:
+        """A conversation belongs to the identity it was opened with (a buyer, or nobody): True when
+        ``buyer_id`` (None: not logged in) is that identity or the session is new, False otherwise."""
+        now = datetime.now(timezone.utc)
+        owner = self._owner(session_id)
+        if owner is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(sessions.insert().values(session_id=session_id, buyer_id=buyer_id, created_at=now, last_seen=now))
+                return True
+            except IntegrityError:
+                owner = self._owner(session_id)
+        if owner is None or (owner[0] or None) != (buyer_id or None):
+            return False
+        with self.engine.begin() as conn:
+            conn.execute(sessions.update().where(sessions.c.session_id == session_id).values(last_seen=now))
+        return True
+
+    def _owner(self, session_id: str):
+        """(buyer_id,) of an existing session, else None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(sessions.c.buyer_id).where(sessions.c.session_id == session_id)).first()
+        return (row[0],) if row else None
+
+    def may_read(self, session_id: str, buyer_id: Optional[str]) -> bool:
+        """A buyer's conversation is readable with that buyer's token only; an anonymous one (or one
+        not started yet) by whoever holds its random id."""
+        owner = self._owner(session_id)
+        return owner is None or owner[0] is None or owner[0] == buyer_id
+
+    def session_exists(self, session_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sessions.c.session_id).where(sessions.c.session_id == session_id)).first() is not None
+
     def buyer_of(self, session_id: str) -> Optional[str]:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(sessions.c.buyer_id).where(sessions.c.session_id == session_id)).first()

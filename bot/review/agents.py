@@ -46,6 +46,10 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(computed.hex(), digest)
 
 
+# Checked against when the name is unknown, so an unknown name costs the same time as a wrong password.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -64,14 +68,20 @@ class AgentAccounts:
         values = dict(password_hash=hash_password(password), role=role)
         with self.engine.begin() as conn:
             updated = conn.execute(accounts.update().where(accounts.c.username == username).values(**values)).rowcount
-            if not updated:
+            if updated:
+                # A new password ends every login made with the old one.
+                conn.execute(logins.delete().where(logins.c.username == username))
+            else:
                 conn.execute(accounts.insert().values(username=username, created_at=datetime.now(timezone.utc), **values))
 
     def login(self, username: str, password: str) -> Optional[str]:
         """A new session token, or None for a wrong name or password."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(accounts).where(accounts.c.username == username)).mappings().first()
-        if row is None or not check_password(password, row["password_hash"]):
+        if row is None:
+            check_password(password, _DUMMY_HASH)
+            return None
+        if not check_password(password, row["password_hash"]):
             return None
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:

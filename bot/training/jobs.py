@@ -59,9 +59,11 @@ def _now() -> datetime:
 
 class TrainingJobs:
     def __init__(
-        self, engine: sa.engine.Engine, project_root: Path, models_dir: Path, rasa_urls: Sequence[str]
+        self, engine: sa.engine.Engine, project_root: Path, models_dir: Path, rasa_urls: Sequence[str],
+        rasa_token: str = "",
     ) -> None:
         self.engine = engine
+        self.rasa_token = rasa_token  # RASA_AUTH_TOKEN: PUT /model is part of Rasa's protected API
         self.root = Path(project_root)
         self.models_dir = Path(models_dir)
         # Every Rasa replica loads the new model (behind a load balancer one PUT would reach one).
@@ -192,7 +194,10 @@ class TrainingJobs:
     async def load_into_rasa(self, path: Path) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
             for rasa_url in self.rasa_urls:
-                async with http.put(f"{rasa_url}/model", json={"model_file": str(Path(path).resolve())}) as reply:
+                params = {"token": self.rasa_token} if self.rasa_token else {}
+                async with http.put(
+                    f"{rasa_url}/model", json={"model_file": str(Path(path).resolve())}, params=params
+                ) as reply:
                     if reply.status not in (200, 204):
                         raise RuntimeError(
                             f"the Rasa server {rasa_url} refused the model: HTTP {reply.status} {await reply.text()}"

@@ -102,9 +102,7 @@ def test_a_retried_message_is_answered_from_the_tracker_not_handled_twice(bot):
     assert again["messages"] == first["messages"]
     assert again["parse"][0]["intent"] == first["parse"][0]["intent"] == "ask_free_shipping"
     assert again["replies"][0]["response"] == first["replies"][0]["response"]
-    tracker = __import__("requests").get(
-        f"http://127.0.0.1:{bot.rasa_port}/conversations/{conversation}/tracker", timeout=30
-    ).json()
+    tracker = bot.tracker(conversation)
     users = [e for e in tracker["events"] if e["event"] == "user"]
     assert [u["message_id"] for u in users] == ["m-1"]
 
@@ -140,9 +138,7 @@ def test_a_long_conversation_is_rolled_over_into_a_new_session_keeping_its_slots
     for index in range(40):
         reply = bot.shop_say(conversation, questions[index % len(questions)], {"product_id": "P001"})
         assert reply["messages"], index
-    events = requests.get(
-        f"http://127.0.0.1:{bot.rasa_port}/conversations/{conversation}/tracker", timeout=30
-    ).json()["events"]
+    events = bot.tracker(conversation)["events"]
     starts = [i for i, e in enumerate(events) if e["event"] == "session_started"]
     assert len(starts) >= 2, "the session was never rolled over"
     # Every message is stored once, and a new session carries each slot once.
@@ -163,7 +159,7 @@ def test_an_open_form_survives_the_roll_over(bot):
     questions = ["包邮吗", "发什么快递", "会掉色吗", "几天能到"]
     for index in range(40):
         bot.shop_say(conversation, questions[index % len(questions)], {"product_id": "P001"})
-    tracker = requests.get(f"http://127.0.0.1:{bot.rasa_port}/conversations/{conversation}/tracker", timeout=30).json()
+    tracker = bot.tracker(conversation)
     assert sum(1 for e in tracker["events"] if e["event"] == "session_started") >= 2
     assert (tracker.get("active_loop") or {}).get("name") == "return_form"
     assert sum(1 for e in tracker["events"] if e["event"] == "user") == 41

@@ -133,7 +133,7 @@ def test_edit_sends_the_agents_text_and_writes_it_into_the_tracker(stack, accoun
             return buyer.session_id, edited
 
     session_id, edited = asyncio.run(scenario())
-    tracker = requests.get(f"http://127.0.0.1:{stack.rasa_port}/conversations/{session_id}/tracker", timeout=10).json()
+    tracker = stack.tracker(session_id)
     bot_events = [e for e in tracker["events"] if e["event"] == "bot"]
     assert bot_events[-1]["text"] == edited and bot_events[-1]["metadata"]["agent"] == "alice"
 

@@ -12,7 +12,17 @@ from tests.replies import said
 from tests.servers import SHOP_KEY
 
 pytestmark = pytest.mark.slow
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (250, 200, 10)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()  # a real picture: uploads are decoded and re-encoded
 
 
 class Buyer:
@@ -128,7 +138,8 @@ def test_photo_upload_checks_type_and_size(stack):
     session = str(uuid.uuid4())
     ok = requests.post(f"{stack.gateway_url}/api/upload", data={"session_id": session}, files={"photo": ("a.png", PNG)}, timeout=10)
     assert ok.status_code == 200 and ok.json()["url"].startswith("/uploads/")
-    assert requests.get(stack.gateway_url + ok.json()["url"], timeout=10).content == PNG
+    stored = requests.get(stack.gateway_url + ok.json()["url"], timeout=10).content
+    assert stored.startswith(b"\x89PNG") and __import__("PIL.Image").Image.open(__import__("io").BytesIO(stored)).getpixel((0, 0)) == (250, 200, 10)
     text = requests.post(f"{stack.gateway_url}/api/upload", data={"session_id": session}, files={"photo": ("a.png", b"<script>")}, timeout=10)
     assert text.status_code == 415
     big = requests.post(

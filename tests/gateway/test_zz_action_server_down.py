@@ -25,7 +25,7 @@ def test_action_server_down_gives_the_busy_reply_and_queues_for_an_agent(stack):
 
     session_id, text = asyncio.run(scenario())
     assert text == busy
-    assert requests.get(f"http://127.0.0.1:{stack.rasa_port}/status", timeout=10).ok
+    assert stack.alive()
     from bot.gateway.store import GatewayStore
     from bot.review.queue import ReviewQueue
 

@@ -24,7 +24,7 @@ from bot.deploy.profile import ProductionProfile, nginx_binary
 from bot.deploy.run_prod import prepare
 from bot.settings import Settings
 from bot.supervisor import Service, start_stage, stop_all
-from tests.servers import SHOP_KEY, free_port, require_model
+from tests.servers import ACTION_SECRET, RASA_TOKEN, SHOP_KEY, free_port, require_model
 
 POSTGRES_URL = os.environ.get("QKF_TEST_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432")
 HOW_TO_RUN = (
@@ -87,6 +87,11 @@ class ProductionStack:
             **prepare(self.profile, Settings.from_env(), reseed=True),
             "BUYER_TOKEN_SECRET": self.secret,
             "SHOP_API_KEY": SHOP_KEY,
+            "RASA_AUTH_TOKEN": RASA_TOKEN,
+            "ACTION_SERVER_SECRET": ACTION_SECRET,
+            # Every test buyer comes from 127.0.0.1: the per-address limit would throttle the load.
+            "GATEWAY_IP_RATE_BURST": "10000",
+            "GATEWAY_IP_RATE_PER_SECOND": "1000",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             **self.extra_env,
@@ -132,7 +137,7 @@ class ProductionStack:
     @property
     def gateway_url(self) -> str:
         """The public address: nginx in front of the gateways."""
-        return self.profile.url(self.profile.gateway_port)
+        return self.profile.public_url
 
     def gateway_replica_url(self, index: int) -> str:
         return self.profile.url(self.profile.gateway_replicas[index])
@@ -160,8 +165,12 @@ class ProductionStack:
             engine.dispose()
         return [json.loads(row[0]) for row in rows]
 
-    def gateway_history(self, session_id: str) -> List[dict]:
-        return requests.get(f"{self.gateway_url}/api/history", params={"session_id": session_id}, timeout=10).json()["messages"]
+    def gateway_history(self, session_id: str, token: Optional[str] = None) -> List[dict]:
+        """A buyer's conversation is read with that buyer's token."""
+        headers = {"X-Buyer-Token": token} if token else {}
+        return requests.get(
+            f"{self.gateway_url}/api/history", params={"session_id": session_id}, headers=headers, timeout=10
+        ).json()["messages"]
 
 
 class WidgetClient:

@@ -76,7 +76,7 @@ def test_two_gateways_a_reconnecting_widget_keeps_its_conversation(stack):
                 await asyncio.sleep(0.1)
             assert buyer.connects >= 2, "the widget did not reconnect through the load balancer"
             now_serving = stack.gateway_serving(buyer.session_id)
-            history = stack.gateway_history(buyer.session_id)
+            history = stack.gateway_history(buyer.session_id, token_for("B001"))
             second = await buyer.say("什么时候发货")
             stack.restart(serving)
             # An order event posted to the gateway that came back reaches the buyer on the other one

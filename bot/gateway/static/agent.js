@@ -234,7 +234,7 @@
   }
 
   async function logout() {
-    try { await fetch('/agent/logout', { method: 'POST', credentials: 'same-origin' }); } catch (err) { quiet(err); }
+    try { await fetch('/agent/logout', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{}' }); } catch (err) { quiet(err); }
     stopConsole();
     showLogin();
   }

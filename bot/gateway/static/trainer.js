@@ -280,7 +280,7 @@
   }
 
   async function logout() {
-    try { await fetch('/trainer/logout', { method: 'POST', credentials: 'same-origin' }); } catch (err) { /* ignore */ }
+    try { await fetch('/trainer/logout', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{}' }); } catch (err) { /* ignore */ }
     stopConsole();
     showLogin();
   }

@@ -14,10 +14,15 @@
   if (window.QinkefuWidget) return; // loaded twice: keep the first instance
 
   const KEY_SESSION = 'qkf_session_id';
+  const KEY_OWNER = 'qkf_session_owner'; // whose conversation KEY_SESSION is ('' = not logged in)
   const KEY_DRAFT = 'qkf_draft';
   const KEY_OUTBOX = 'qkf_outbox';
   const RETRY_UNAVAILABLE_MS = 3000;
-  const MAX_LEN = 500;
+  // The message length limit comes from the gateway (/widget/strings max_chars), defined once there.
+  function maxLen() {
+    const n = Number(state.strings.max_chars);
+    return Number.isFinite(n) && n > 0 ? n : 100000;
+  }
   const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
   const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
   const ROLES = ['buyer', 'bot', 'agent', 'system'];
@@ -87,13 +92,31 @@
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
-  function loadSessionId() {
-    let id = store.get(KEY_SESSION);
-    if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
-      id = uuid();
-      store.set(KEY_SESSION, id);
-    }
+  // The buyer a token names (its first part); '' when not logged in. Only for choosing the
+  // conversation: the gateway checks the token itself.
+  function ownerOf(token) {
+    return typeof token === 'string' && token.split('.').length === 3 ? token.split('.')[0] : '';
+  }
+
+  // A conversation belongs to one identity: when the buyer changes or logs out, a new one starts
+  // and nothing of the old one (outbox, draft) is carried over.
+  function newSession(owner) {
+    const id = uuid();
+    store.set(KEY_SESSION, id);
+    store.set(KEY_OWNER, owner);
+    store.remove(KEY_OUTBOX);
+    store.remove(KEY_DRAFT);
     return id;
+  }
+
+  function loadSessionId(owner) {
+    const id = store.get(KEY_SESSION);
+    if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id) || (store.get(KEY_OWNER) || '') !== owner) return newSession(owner);
+    return id;
+  }
+
+  function identityHeaders() {
+    return state.config && state.config.buyerToken ? { 'X-Buyer-Token': state.config.buyerToken } : {};
   }
 
   // The outbox is re-read from storage every time, so several tabs share it safely.
@@ -220,8 +243,8 @@
     });
   }
 
-  async function getJson(url) {
-    const response = await fetch(url, { headers: { Accept: 'application/json' } });
+  async function getJson(url, headers) {
+    const response = await fetch(url, { headers: Object.assign({ Accept: 'application/json' }, headers || {}) });
     if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
     return response.json();
   }
@@ -246,7 +269,7 @@
       [el('span', { class: 'qkf-typing-text', text: t('typing') }), dots]);
 
     const input = el('textarea', {
-      id: 'qkf-input', class: 'qkf-input', 'data-testid': 'qkf-input', rows: '1', maxlength: String(MAX_LEN),
+      id: 'qkf-input', class: 'qkf-input', 'data-testid': 'qkf-input', rows: '1', maxlength: String(maxLen()),
       'aria-label': t('input_label'), placeholder: t('input_placeholder'), autocomplete: 'off',
     });
     const attach = el('button', { type: 'button', class: 'qkf-attach', 'data-testid': 'qkf-attach', 'aria-label': t('attach_label') }, [icon('photo')]);
@@ -293,7 +316,7 @@
       if (chosen) uploadPhoto(chosen);
     });
 
-    input.value = (store.get(KEY_DRAFT) || '').slice(0, MAX_LEN);
+    input.value = (store.get(KEY_DRAFT) || '').slice(0, maxLen());
     setUnread(0);
   }
 
@@ -511,7 +534,7 @@
   async function loadHistory(countUnread) {
     let data;
     try {
-      data = await getJson(`${state.gateway}/api/history?session_id=${encodeURIComponent(state.sessionId)}`);
+      data = await getJson(`${state.gateway}/api/history?session_id=${encodeURIComponent(state.sessionId)}`, identityHeaders());
     } catch (e) {
       return; // history is best effort; live messages still work
     }
@@ -590,7 +613,7 @@
 
   function submitInput() {
     const { input } = state.ui;
-    const text = input.value.trim().slice(0, MAX_LEN);
+    const text = input.value.trim().slice(0, maxLen());
     if (!text) return;
     sendMessage({ text });
     // The message is now in the durable outbox, so the draft can go.
@@ -611,7 +634,7 @@
       const form = new FormData();
       form.append('session_id', state.sessionId);
       form.append('photo', file, file.name);
-      const response = await fetch(`${state.gateway}/api/upload`, { method: 'POST', body: form });
+      const response = await fetch(`${state.gateway}/api/upload`, { method: 'POST', body: form, headers: identityHeaders() });
       const data = await response.json().catch(() => null);
       if (!response.ok || !data || !data.ok || typeof data.url !== 'string' || !data.url) throw new Error('upload');
       sendMessage({ text: '', image: data.url });
@@ -650,7 +673,17 @@
       if (isReconnect) loadHistory(true); // pick up anything missed while away
     });
     socket.on('disconnect', () => { setOffline(true); setTyping(false); });
-    socket.on('connect_error', () => setOffline(true));
+    socket.on('connect_error', (err) => {
+      if (err && err.message === 'session_not_yours') {
+        // This conversation belongs to another identity: start our own and connect again.
+        state.sessionId = newSession(ownerOf(state.config.buyerToken));
+        socket.auth.session_id = state.sessionId;
+        socket.io.opts.query = { conversation: state.sessionId };
+        socket.connect();
+        return;
+      }
+      setOffline(true);
+    });
     socket.on('message', (raw) => ingest(raw, true));
     socket.on('typing', (data) => setTyping(Boolean(data && data.on)));
     socket.on('notice', (data) => { if (data && typeof data.text === 'string') addSystemLine(data.text); });
@@ -692,7 +725,7 @@
       buyerToken: opts.buyerToken || data.buyerToken || '',
       productId: opts.productId || data.productId || '',
     };
-    state.sessionId = loadSessionId();
+    state.sessionId = loadSessionId(ownerOf(state.config.buyerToken));
     state.started = start().catch((err) => {
       if (window.console) window.console.error('[qinkefu]', err);
     });
