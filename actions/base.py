@@ -208,6 +208,11 @@ class ShopContext:
             return any(i.product_id in named for o in self.repository.orders_for_buyer(buyer_id) for i in o.items)
         return logged_in_default and not message_metadata(self.tracker).get("product_id")
 
+    def asked_courier(self) -> Optional[str]:
+        """The courier the buyer named, spelled as in the shop policy when the policy has it."""
+        asked = latest_entity(self.tracker, "courier")
+        return next((c for c in self.policy.couriers if asked and c.lower() == asked.lower()), asked)
+
     def place_in_question(self) -> Tuple[Optional[str], Optional[str]]:
         """(province, as the buyer wrote it) named in the message, else the logged-in buyer's
         province (their address), else (None, None)."""

@@ -9,7 +9,7 @@ from typing import List, Text
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ShopAction, ShopContext, latest_entity
+from actions.base import ShopAction, ShopContext
 from bot.orders.models import IN_TRANSIT
 from bot.places import quote
 
@@ -44,8 +44,7 @@ class ActionTellArrivalTime(ShopAction):
     def quote_for_place(dispatcher: CollectingDispatcher, shop: ShopContext) -> None:
         policy = shop.policy
         province, place = shop.place_in_question()
-        asked = latest_entity(shop.tracker, "courier")
-        asked = next((c for c in policy.couriers if asked and c.lower() == asked.lower()), asked)
+        asked = shop.asked_courier()
         result = quote(policy, province, asked)
         shop.note("days", f"policy.shipping.couriers.{result.courier.name}" + (" (remote)" if result.remote else ""))
         if province:

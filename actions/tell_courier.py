@@ -8,7 +8,7 @@ from typing import List, Text
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ShopAction, ShopContext, latest_entity
+from actions.base import ShopAction, ShopContext
 from bot.places import quote
 
 
@@ -18,8 +18,7 @@ class ActionTellCourier(ShopAction):
 
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
         policy = shop.policy
-        asked = latest_entity(shop.tracker, "courier")
-        asked = next((c for c in policy.couriers if asked and c.lower() == asked.lower()), asked)
+        asked = shop.asked_courier()
         province, place = shop.place_in_question()
         result = quote(policy, province, asked if asked in policy.couriers else None)
         if result.kind == "unserved":

@@ -183,14 +183,15 @@ def figures(predictions: Predictions, gold: List[str], policy: RoutingPolicy) ->
 def risk_coverage(predictions: Predictions, gold: List[str], policy: RoutingPolicy) -> List[Tuple[float, float, float]]:
     """(threshold, share auto-sent, precision of the auto-sent replies) as the threshold moves."""
     curve = []
-    for threshold in np.linspace(0.0, 1.0, 101):
+    # every confidence that occurs is a threshold where the auto-sent set changes
+    for threshold in np.unique(np.concatenate([np.linspace(0.0, 1.0, 101), np.round(predictions.confidences, 6)])):
         sent = [
             auto_sent(policy, i, c, threshold)
             for i, c in zip(predictions.top_intents, predictions.confidences)
         ]
         if any(sent):
             correct = [p == g for p, g, s in zip(predictions.top_intents, gold, sent) if s]
-            curve.append((round(float(threshold), 2), float(np.mean(sent)), float(np.mean(correct))))
+            curve.append((round(float(threshold), 6), float(np.mean(sent)), float(np.mean(correct))))
     return curve
 
 
@@ -231,9 +232,10 @@ def plot(curves: Dict[str, List], results: Dict[str, Dict], policy: RoutingPolic
     axes.set_xticks(np.arange(len(intents)))
     axes.set_xticklabels([f"{i} ({gold.count(i)})" for i in intents], rotation=60, ha="right", fontsize=8)
     axes.set_ylabel("recall")
-    axes.set_ylim(0, 1.05)
+    axes.set_ylim(0, 1.2)
+    axes.set_yticks(np.linspace(0, 1, 6))
     axes.set_title("Recall per intent on real buyer messages (rows in brackets)")
-    axes.legend(loc="lower left", fontsize=8)
+    axes.legend(loc="upper center", ncol=len(results), fontsize=8)
     figure.tight_layout()
     figure.savefig(RESULTS / "real_language_recall_per_intent.png", dpi=110)
     plt.close(figure)

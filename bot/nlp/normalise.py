@@ -19,7 +19,8 @@ HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 LINK = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。！？]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|tv)\b[^\s\u4e00-\u9fff，。！？]*|<url>", re.I)
 EMOTICON = re.compile(r"/:[0-9]{3}|/:[a-z^_<>@!?$&*()~-]{1,8}|#E-[a-z]+(?:<num>|\d+)?|<num>|\[[^\[\]\d\s]{1,4}\]", re.I)
 MENU_LABEL = re.compile(r"【[^【】]{1,16}】")
-DATE_TIME = re.compile(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}:\d{2}\b")
+# (the year, month and day characters as escapes: Chinese text lives in data files)
+DATE_TIME = re.compile(r"\d{4}[-/.\u5e74]\d{1,2}[-/.\u6708]\d{1,2}\u65e5?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}:\d{2}\b")
 # Item, product and tracking-like numbers: 6 to 15 digits (order numbers have 16 to 19).
 ITEM_NUMBER = re.compile(r"(?<![\d.])\d{6,15}(?![\d.])")
 REPEATED_PUNCTUATION = re.compile(r"([!?。！？~～.,，、…])\1+")
@@ -68,7 +69,7 @@ class TextNormaliser:
     ):
         self.slang = sorted((slang or {}).items(), key=lambda kv: -len(kv[0]))
         labels = sorted(pasted_labels, key=len, reverse=True)
-        # "订单号：…", "商品编号:…": the label goes, the value stays (an order number is kept).
+        # "<order-number label>: <value>": the label goes, the value stays (an order number is kept).
         self.card_label = re.compile("(?:%s)\\s*[:：]" % "|".join(map(re.escape, labels))) if labels else None
         self.pinyin_index = pinyin_index or {}
         self.longest_key = max((len(k) for k in self.pinyin_index), default=0)

@@ -1,7 +1,7 @@
 import pytest
 
 from tests.conftest import SECRET
-from tests.servers import RunningBot
+from tests.servers import AFTER_SALE_INTENTS, RunningBot, write_routing
 
 SHOP_ORIGIN = "http://shop.example"  # another origin the shop allows the widget on
 EVIL_ORIGIN = "http://evil.example"
@@ -21,6 +21,8 @@ def stack(tmp_path_factory):
         GATEWAY_ALLOWED_ORIGINS=SHOP_ORIGIN,
         GATEWAY_IP_RATE_BURST=str(IP_BURST),
         GATEWAY_IP_RATE_PER_SECOND="0.05",
+        # the agent console's attack tests need after-sale replies held for review
+        ROUTING_POLICY_FILE=str(write_routing(workdir, always_review=AFTER_SALE_INTENTS)),
     )
     running.start()
     yield running

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import uuid
 
 import socketio
+
+from tests.gateway.test_gateway_api import Buyer as WidgetBuyer
 
 _addresses = itertools.count(10)
 
@@ -17,15 +17,12 @@ def new_ip() -> str:
     return f"198.51.{n // 250}.{n % 250 + 1}"
 
 
-class Buyer:
+class Buyer(WidgetBuyer):
+    """The widget's socket.io buyer, from a client address of its own."""
+
     def __init__(self, stack, token=None, session_id=None, ip=None, product_id=None):
-        self.stack = stack
-        self.session_id = session_id or str(uuid.uuid4())
-        self.auth = {"session_id": self.session_id, "buyer_token": token, "product_id": product_id}
-        self.headers = {"Origin": stack.gateway_url, "X-Forwarded-For": ip or new_ip()}
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.messages = []
-        self.client.on("message", self.messages.append)
+        super().__init__(stack, token=token, product_id=product_id, session_id=session_id)
+        self.headers["X-Forwarded-For"] = ip or new_ip()
 
     async def connect(self):
         await self.client.connect(self.stack.gateway_url, auth=self.auth, headers=self.headers, transports=["websocket"])
@@ -33,21 +30,6 @@ class Buyer:
     async def __aenter__(self):
         await self.connect()
         return self
-
-    async def __aexit__(self, *_):
-        await self.client.disconnect()
-
-    async def send(self, text, **extra):
-        body = {"client_id": str(uuid.uuid4()), "text": text, **extra}
-        return await self.client.call("buyer_message", body, timeout=60)
-
-    async def bot_replies(self, count=1, timeout=30):
-        for _ in range(int(timeout * 10)):
-            bot = [m for m in self.messages if m["role"] == "bot" and m["text"]]
-            if len(bot) >= count:
-                return bot
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"expected {count} bot replies, got {self.messages}")
 
 
 async def refused(stack, **kwargs) -> str:

@@ -5,23 +5,12 @@ import pytest
 
 from bot.gateway.store import GatewayStore
 from bot.review.agents import AgentAccounts
-from tests.gateway.browser import ARGS, CHROMIUM, require_chromium
+from tests.gateway.test_widget_browser import browser  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 PASSWORD = "browser-pass-123"
 TIMEOUT_MS = 20000
 B002_SECRETS = ("深圳", "SF1402938475623", "科技园")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
