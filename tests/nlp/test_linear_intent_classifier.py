@@ -125,3 +125,26 @@ def test_a_message_with_no_features_gets_no_intent(storage):
 def test_an_untrained_archive_answers_no_intent_instead_of_failing(storage):
     [result] = build(storage, load=True).process([message(["有货"])])
     assert result.get("intent")["name"] is None
+
+
+def test_one_message_is_scored_as_the_training_matrix_scores_it(storage):
+    """The per-message fast path (nonzero columns only) gives the probabilities of the batch
+    matrix path used at training time, with character n-grams and dense features."""
+    rng = np.random.RandomState(3)
+
+    def with_dense(words, intent=None):
+        result = message(words, intent)
+        result.add_features(Features(rng.normal(size=(1, 4)), "sentence", TEXT, "SentenceEmbeddingFeaturizer"))
+        return result
+
+    classifier = build(storage, {"ranking_length": 3})
+    classifier.train(TrainingData([with_dense(words, intent) for words, intent in TRAINING]))
+    model = classifier._model
+    for words in (["有货", "吗", "吗"], ["便宜"], ["掉色", "退货"], ["未知"]):
+        probe = with_dense(words)
+        sparse, dense = classifier._inputs(probe)
+        expected = LinearIntentClassifier._scores(
+            LinearIntentClassifier._matrix(model, sparse, dense, [probe.get(TEXT)]), model["coef"], model["intercept"]
+        )
+        expected = np.exp(expected / model["temperature"] - np.max(expected / model["temperature"]))
+        np.testing.assert_allclose(classifier.probabilities(probe), (expected / expected.sum())[0], rtol=1e-9, atol=1e-12)
