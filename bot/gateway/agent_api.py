@@ -13,13 +13,12 @@ import socketio
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.gateway.staff_auth import COOKIE, register_login, staff_only
+from bot.gateway.staff_auth import COOKIE, register_login, serve_console_assets, staff_only
 from bot.identity import issue_buyer_token
 from bot.review.agents import AgentAccounts
 from bot.review.queue import AlreadyHandled
 from bot.settings import Settings
 
-STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 AGENT_ROLES = ("agent",)
 
@@ -73,8 +72,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
     async def console_strings(_: Request):
         return response.json(strings)
 
-    app.static("/agent/static/agent.js", str(STATIC / "agent.js"), content_type="application/javascript; charset=utf-8")
-    app.static("/agent/static/agent.css", str(STATIC / "agent.css"), content_type="text/css; charset=utf-8")
+    serve_console_assets(app, "/agent")
 
     register_login(app, "/agent", AGENT_ROLES)
 

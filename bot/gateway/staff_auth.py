@@ -1,6 +1,7 @@
 """Logins of shop staff (agents and trainers): one HttpOnly session cookie per console, role checks
 per console, and logins that cannot be guessed fast (backoff per account and per client address,
-the same work for unknown and known names, password hashing off the event loop)."""
+the same work for unknown and known names, password hashing off the event loop). Also the consoles'
+static files: the shared staff.js / staff.css and each console's own script and stylesheet."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import functools
 import logging
 import time
+from pathlib import Path
 from typing import Dict, Tuple
 
 from sanic import Sanic, response
@@ -17,6 +19,8 @@ from bot.gateway.security import client_ip, is_https
 
 logger = logging.getLogger(__name__)
 
+STATIC = Path(__file__).resolve().parent / "static"
+ASSET_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 COOKIE = "qkf_agent"  # the agent console's cookie (also read by its socket.io namespace)
 COOKIES = {"/agent": COOKIE, "/trainer": "qkf_trainer"}
 FREE_FAILURES = 5  # wrong logins before a wait is imposed
@@ -54,6 +58,16 @@ class LoginThrottle:
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)
+
+
+def serve_console_assets(app: Sanic, prefix: str) -> None:
+    """GET {prefix}/static/staff.{js,css} (shared by both consoles) and {prefix}/static/{name}.{js,css}
+    (the console's own), for the console at {prefix} ("/agent" or "/trainer")."""
+    name = prefix.strip("/")
+    for stem in ("staff", name):
+        for suffix, content_type in ASSET_TYPES.items():
+            filename = f"{stem}{suffix}"
+            app.static(f"{prefix}/static/{filename}", str(STATIC / filename), content_type=content_type)
 
 
 def register_login(app: Sanic, prefix: str, roles: Tuple[str, ...]) -> None:

@@ -10,12 +10,11 @@ from typing import Any, Dict
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.gateway.staff_auth import register_login, staff_only
+from bot.gateway.staff_auth import register_login, serve_console_assets, staff_only
 from bot.training.checks import validate
 from bot.training.jobs import JobRunning
 from bot.training.project_data import DataError
 
-STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TRAINER_ROLES = ("trainer",)
 
@@ -37,8 +36,7 @@ def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
     async def trainer_strings(_: Request):
         return response.json(strings)
 
-    app.static("/trainer/static/trainer.js", str(STATIC / "trainer.js"), content_type="application/javascript; charset=utf-8")
-    app.static("/trainer/static/trainer.css", str(STATIC / "trainer.css"), content_type="text/css; charset=utf-8")
+    serve_console_assets(app, "/trainer")
 
     register_login(app, "/trainer", TRAINER_ROLES)
 

@@ -38,8 +38,11 @@ def test_every_page_and_upload_carries_the_security_headers(stack):
         f"{stack.gateway_url}/api/upload", data={"session_id": str(uuid.uuid4())}, files={"photo": ("a.png", png())},
         headers={"X-Forwarded-For": new_ip()}, timeout=10,
     ).json()["url"]
-    for path in ("/", "/shop/product/P001", "/agent", "/trainer", "/widget/widget.js", "/widget/strings", uploaded, "/nope"):
+    console_assets = [f"/{console}/static/{name}" for console in ("agent", "trainer") for name in ("staff.js", "staff.css", f"{console}.js", f"{console}.css")]
+    for path in ("/", "/shop/product/P001", "/agent", "/trainer", "/widget/widget.js", "/widget/strings", *console_assets, uploaded, "/nope"):
         reply = requests.get(stack.gateway_url + path, timeout=10)
+        if path in console_assets:
+            assert reply.status_code == 200, path
         assert reply.headers.get("X-Content-Type-Options") == "nosniff", path
         assert reply.headers.get("X-Frame-Options") == "DENY", path
         assert "frame-ancestors 'none'" in reply.headers.get("Content-Security-Policy", ""), path

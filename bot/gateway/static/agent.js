@@ -5,7 +5,8 @@
  * asked for a human and takes conversations over. Served at /agent; talks to /agent/api/* and the
  * "/agent" socket.io namespace (authenticated by the HttpOnly cookie set at login).
  *
- * Plain ES2019, no dependencies besides the socket.io-client browser build served by the gateway.
+ * Plain ES2019, no dependencies besides the socket.io-client browser build served by the gateway
+ * and staff.js (the helpers both staff consoles share), which the page loads first.
  * Security rule: server data only ever reaches the DOM through textContent / setAttribute.
  * UI text comes from GET /agent/strings; a missing string falls back to its key.
  */
@@ -40,30 +41,18 @@
     dom: {},
   };
 
+  // ---------------------------------------------------------------- shared staff helpers (staff.js)
+  const { el, segment } = window.QinkefuStaff;
+  const staff = window.QinkefuStaff.createConsole({
+    prefix: 'agent',
+    root,
+    state,
+    start: startConsole,
+    stop: stopConsole,
+  });
+  const { t, api, quiet, logout } = staff;
+
   // ---------------------------------------------------------------- small helpers
-  const t = (key, fallback) => {
-    const value = state.strings[key];
-    return typeof value === 'string' && value ? value : (fallback || key);
-  };
-
-  // el('button', {class: 'x', text: 'y', 'data-testid': 'z', onclick: fn}, child, ...)
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (value === null || value === undefined || value === false) return;
-      if (key === 'class') node.className = value;
-      else if (key === 'text') node.textContent = String(value);
-      else if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
-      else if (key === 'hidden' || key === 'disabled' || key === 'value') node[key] = value;
-      else node.setAttribute(key, value === true ? '' : String(value));
-    });
-    children.flat(Infinity).forEach((child) => {
-      if (child === null || child === undefined || child === false) return;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    });
-    return node;
-  }
-
   const shorten = (text, max) => {
     const s = String(text || '').replace(/\s+/g, ' ').trim();
     return s.length > max ? `${s.slice(0, max - 1)}…` : s;
@@ -98,38 +87,6 @@
 
   const elapsed = () => (state.queueAt ? (Date.now() - state.queueAt) / 1000 : 0);
   const byWaitDesc = (a, b) => (Number(b.waiting_seconds) || 0) - (Number(a.waiting_seconds) || 0);
-  const pathId = (id) => encodeURIComponent(String(id));
-
-  // ---------------------------------------------------------------- HTTP
-  class AuthError extends Error {}
-
-  // JSON request; a 401 (except on the login call itself) drops back to the login form.
-  async function api(path, method = 'GET', body) {
-    const options = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (method !== 'GET') {
-      options.headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(body || {});
-    }
-    const res = await fetch(path, options);
-    let data = null;
-    try { data = await res.json(); } catch (_) { data = null; }
-    if (res.status === 401 && path !== '/agent/login') {
-      onUnauthorized();
-      throw new AuthError('unauthorized');
-    }
-    return { status: res.status, ok: res.ok, data: data && typeof data === 'object' ? data : {} };
-  }
-
-  function onUnauthorized() {
-    if (state.view === 'login') return;
-    stopConsole();
-    showLogin();
-  }
-
-  // Log unexpected failures without bothering the agent; auth errors are already handled.
-  function quiet(err) {
-    if (!(err instanceof AuthError)) console.warn('[agent]', err); // eslint-disable-line no-console
-  }
 
   // ---------------------------------------------------------------- notices
   function notice(text) {
@@ -142,45 +99,6 @@
     notice(res.data.error ? String(res.data.error) : `HTTP ${res.status}`);
   }
 
-  // ---------------------------------------------------------------- login view
-  function showLogin() {
-    state.view = 'login';
-    const user = el('input', { id: 'agent-user', name: 'username', autocomplete: 'username', required: true, 'data-testid': 'agent-login-user' });
-    const pass = el('input', { id: 'agent-pass', name: 'password', type: 'password', autocomplete: 'current-password', required: true, 'data-testid': 'agent-login-password' });
-    const error = el('p', { class: 'agent-login-error', role: 'alert', hidden: true, 'data-testid': 'agent-login-error' });
-    const submit = el('button', { type: 'submit', class: 'agent-btn agent-btn-primary', text: t('login'), 'data-testid': 'agent-login-submit' });
-
-    const form = el('form', { class: 'agent-login-form', novalidate: true },
-      el('h1', { text: t('login_title') }),
-      el('label', { for: 'agent-user', text: t('username') }), user,
-      el('label', { for: 'agent-pass', text: t('password') }), pass,
-      error, submit);
-
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      submit.disabled = true;
-      error.hidden = true;
-      try {
-        const res = await api('/agent/login', 'POST', { username: user.value.trim(), password: pass.value });
-        if (res.ok) {
-          state.me = res.data;
-          startConsole();
-          return;
-        }
-      } catch (err) {
-        quiet(err);
-      }
-      error.textContent = t('login_failed');
-      error.hidden = false;
-      submit.disabled = false;
-      pass.select();
-    });
-
-    root.replaceChildren(el('main', { class: 'agent-login' }, form));
-    root.removeAttribute('aria-busy');
-    user.focus();
-  }
-
   // ---------------------------------------------------------------- console shell
   function startConsole() {
     state.view = 'console';
@@ -191,12 +109,12 @@
     dom.notice = el('div', { class: 'agent-notice', role: 'status', 'aria-live': 'polite', 'data-testid': 'agent-notice' });
     dom.detail = el('section', { class: 'agent-detail', 'aria-live': 'off', 'data-testid': 'agent-detail' });
 
-    const header = el('header', { class: 'agent-header' },
-      el('h1', { class: 'agent-title', text: t('title') }),
+    const header = el('header', { class: 'staff-header' },
+      el('h1', { class: 'staff-title', text: t('title') }),
       dom.metrics,
-      el('div', { class: 'agent-user' },
+      el('div', { class: 'staff-user' },
         el('span', { class: 'agent-username', text: (state.me && state.me.username) || '' }),
-        el('button', { type: 'button', class: 'agent-btn agent-btn-light', text: t('logout'), 'data-testid': 'agent-logout', onclick: logout })));
+        el('button', { type: 'button', class: 'staff-btn staff-btn-light', text: t('logout'), 'data-testid': 'agent-logout', onclick: logout })));
 
     const nav = el('nav', { class: 'agent-nav', 'aria-label': t('queue_title') },
       el('h2', { text: t('queue_title') }), dom.queue,
@@ -231,12 +149,6 @@
       view: null, me: null, queue: { suggestions: [], waiting: [], sla: {} }, queueAt: 0, metrics: null,
       sel: null, selItem: null, session: null, mode: null, drafts: { edit: '', reject: '', free: '' }, busy: false, dom: {},
     });
-  }
-
-  async function logout() {
-    try { await fetch('/agent/logout', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{}' }); } catch (err) { quiet(err); }
-    stopConsole();
-    showLogin();
   }
 
   // ---------------------------------------------------------------- live updates
@@ -347,7 +259,7 @@
     const item = (label, value) => el('span', { class: 'agent-metric' },
       el('span', { class: 'agent-metric-label', text: label }), ' ', el('strong', { text: value }));
     box.replaceChildren(
-      el('span', { class: 'agent-visually-hidden', text: t('metrics_title') }),
+      el('span', { class: 'staff-visually-hidden', text: t('metrics_title') }),
       item(t('accepted'), totals.accepted),
       item(t('edited'), totals.edited),
       item(t('rejected'), totals.rejected),
@@ -482,7 +394,7 @@
     if (!sel) return;
     const seq = ++state.sessionSeq;
     try {
-      const res = await api(`/agent/api/sessions/${pathId(sel.sessionId)}`);
+      const res = await api(`/agent/api/sessions/${segment(sel.sessionId)}`);
       if (seq !== state.sessionSeq || state.sel !== sel) return; // selection moved on meanwhile
       if (res.ok) { state.session = res.data; renderDetail(); } else failNotice(res);
     } catch (err) { quiet(err); }
@@ -574,21 +486,21 @@
   }
 
   function renderActions() {
-    const bar = el('div', { class: 'agent-actions' });
+    const bar = el('div', { class: 'staff-actions' });
     const busy = state.busy;
     if (hasSuggestion()) {
       bar.append(
-        el('button', { type: 'button', class: 'agent-btn agent-btn-primary', disabled: busy, 'data-testid': 'agent-send', onclick: sendSuggestion },
+        el('button', { type: 'button', class: 'staff-btn staff-btn-primary', disabled: busy, 'data-testid': 'agent-send', onclick: sendSuggestion },
           t('send'), el('kbd', { text: 'Enter' })),
-        el('button', { type: 'button', class: 'agent-btn', disabled: busy, 'aria-expanded': String(state.mode === 'edit'), 'data-testid': 'agent-edit', onclick: openEdit },
+        el('button', { type: 'button', class: 'staff-btn', disabled: busy, 'aria-expanded': String(state.mode === 'edit'), 'data-testid': 'agent-edit', onclick: openEdit },
           t('edit'), el('kbd', { text: 'E' })),
-        el('button', { type: 'button', class: 'agent-btn agent-btn-danger', disabled: busy, 'aria-expanded': String(state.mode === 'reject'), 'data-testid': 'agent-reject', onclick: openReject },
+        el('button', { type: 'button', class: 'staff-btn staff-btn-danger', disabled: busy, 'aria-expanded': String(state.mode === 'reject'), 'data-testid': 'agent-reject', onclick: openReject },
           t('reject'), el('kbd', { text: 'R' })));
     }
     const owner = takenOverBy();
     bar.append(owner
-      ? el('button', { type: 'button', class: 'agent-btn', disabled: busy, 'data-testid': 'agent-handback', onclick: toggleTakeover }, t('handback'), el('kbd', { text: 'T' }))
-      : el('button', { type: 'button', class: 'agent-btn', disabled: busy, 'data-testid': 'agent-takeover', onclick: toggleTakeover }, t('takeover'), el('kbd', { text: 'T' })));
+      ? el('button', { type: 'button', class: 'staff-btn', disabled: busy, 'data-testid': 'agent-handback', onclick: toggleTakeover }, t('handback'), el('kbd', { text: 'T' }))
+      : el('button', { type: 'button', class: 'staff-btn', disabled: busy, 'data-testid': 'agent-takeover', onclick: toggleTakeover }, t('takeover'), el('kbd', { text: 'T' })));
     return bar;
   }
 
@@ -601,10 +513,10 @@
     });
     return el('div', { class: 'agent-panel' },
       el('label', { for: 'agent-edit-text', text: t('edit') }), area,
-      el('div', { class: 'agent-actions' },
-        el('button', { type: 'button', class: 'agent-btn agent-btn-primary', disabled: state.busy, 'data-testid': 'agent-edit-submit', onclick: submitEdit },
+      el('div', { class: 'staff-actions' },
+        el('button', { type: 'button', class: 'staff-btn staff-btn-primary', disabled: state.busy, 'data-testid': 'agent-edit-submit', onclick: submitEdit },
           t('submit_edit'), el('kbd', { text: 'Ctrl+Enter' })),
-        el('button', { type: 'button', class: 'agent-btn', onclick: closePanel, text: t('cancel') })));
+        el('button', { type: 'button', class: 'staff-btn', onclick: closePanel, text: t('cancel') })));
   }
 
   function renderRejectPanel() {
@@ -619,9 +531,9 @@
     select.addEventListener('keydown', (e) => { if (e.key === 'Escape') closePanel(); });
     return el('div', { class: 'agent-panel' },
       el('label', { for: 'agent-reject-intent', text: t('choose_intent') }), select,
-      el('div', { class: 'agent-actions' },
-        el('button', { type: 'button', class: 'agent-btn agent-btn-danger', disabled: state.busy, 'data-testid': 'agent-reject-submit', onclick: submitReject, text: t('confirm_reject') }),
-        el('button', { type: 'button', class: 'agent-btn', onclick: closePanel, text: t('cancel') })));
+      el('div', { class: 'staff-actions' },
+        el('button', { type: 'button', class: 'staff-btn staff-btn-danger', disabled: state.busy, 'data-testid': 'agent-reject-submit', onclick: submitReject, text: t('confirm_reject') }),
+        el('button', { type: 'button', class: 'staff-btn', onclick: closePanel, text: t('cancel') })));
   }
 
   function renderTakeoverPanel(owner) {
@@ -632,9 +544,9 @@
     });
     return el('div', { class: 'agent-panel agent-takeover' },
       el('p', { class: 'agent-owner', text: `${t('taken_over_by')} ${owner}` }),
-      el('label', { for: 'agent-free-text', class: 'agent-visually-hidden', text: t('free_text_placeholder') }), area,
-      el('div', { class: 'agent-actions' },
-        el('button', { type: 'button', class: 'agent-btn agent-btn-primary', disabled: state.busy, 'data-testid': 'agent-free-send', onclick: sendFreeText }, t('free_send'), el('kbd', { text: 'Ctrl+Enter' }))));
+      el('label', { for: 'agent-free-text', class: 'staff-visually-hidden', text: t('free_text_placeholder') }), area,
+      el('div', { class: 'staff-actions' },
+        el('button', { type: 'button', class: 'staff-btn staff-btn-primary', disabled: state.busy, 'data-testid': 'agent-free-send', onclick: sendFreeText }, t('free_send'), el('kbd', { text: 'Ctrl+Enter' }))));
   }
 
   // Rebuilds the whole detail pane; drafts live in state and focus is restored by test id.
@@ -737,7 +649,7 @@
     state.busy = true;
     renderDetail();
     try {
-      const res = await api(`/agent/api/suggestions/${pathId(id)}/${verb}`, 'POST', body);
+      const res = await api(`/agent/api/suggestions/${segment(id)}/${verb}`, 'POST', body);
       state.busy = false;
       if (res.ok || res.status === 409) {
         if (res.ok) notice('');
@@ -782,7 +694,7 @@
     renderDetail();
     let res = null;
     try {
-      res = await api(`/agent/api/sessions/${pathId(sel.sessionId)}/${path}`, 'POST', body);
+      res = await api(`/agent/api/sessions/${segment(sel.sessionId)}/${path}`, 'POST', body);
       if (!res.ok) failNotice(res);
     } catch (err) { quiet(err); }
     state.busy = false;
@@ -844,23 +756,5 @@
   });
 
   // ---------------------------------------------------------------- boot
-  async function boot() {
-    const stringsReady = fetch('/agent/strings', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      .then((r) => (r.ok ? r.json() : {}))
-      .then((s) => { if (s && typeof s === 'object' && !Array.isArray(s)) state.strings = s; })
-      .catch(quiet);
-    const meReady = fetch('/agent/api/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      .then(async (r) => (r.ok ? r.json() : null))
-      .catch(() => null);
-    const [, me] = await Promise.all([stringsReady, meReady]);
-    if (me && typeof me === 'object' && me.username) {
-      state.me = me;
-      startConsole();
-    } else {
-      showLogin();
-    }
-  }
-
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-  else boot();
+  staff.run();
 })();

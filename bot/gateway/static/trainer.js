@@ -6,7 +6,8 @@
  * and rolls back. Served at /trainer; talks to /trainer/api/* (authenticated by the HttpOnly
  * cookie set at login).
  *
- * Plain modern JavaScript, no dependencies. Security rule: server data only ever reaches the DOM
+ * Plain modern JavaScript, no dependencies besides staff.js (the helpers both staff consoles
+ * share), which the page loads first. Security rule: server data only ever reaches the DOM
  * through textContent / setAttribute / property assignment (never innerHTML).
  * UI text comes from GET /trainer/strings; a missing string falls back to its key.
  */
@@ -36,31 +37,20 @@
     dom: {},
   };
 
+  // ---------------------------------------------------------------- shared staff helpers (staff.js)
+  const { el, segment, AuthError } = window.QinkefuStaff;
+  const staff = window.QinkefuStaff.createConsole({
+    prefix: 'trainer',
+    root,
+    state,
+    start: startConsole,
+    stop: stopConsole,
+    loginError: { class: 'trainer-error', testid: 'trainer-error' },
+    onStrings: () => { if (t('title') !== 'title') document.title = t('title'); },
+  });
+  const { t, api, logout } = staff;
+
   // ---------------------------------------------------------------- small helpers
-  const t = (key) => {
-    const value = state.strings[key];
-    return typeof value === 'string' && value ? value : key;
-  };
-
-  // el('button', {class: 'x', text: 'y', 'data-testid': 'z', onclick: fn}, child, ...)
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (value === null || value === undefined || value === false) return;
-      if (key === 'class') node.className = value;
-      else if (key === 'text') node.textContent = String(value);
-      else if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
-      else if (key === 'hidden' || key === 'disabled' || key === 'value' || key === 'checked' || key === 'selected') node[key] = value;
-      else node.setAttribute(key, value === true ? '' : String(value));
-    });
-    children.flat(Infinity).forEach((child) => {
-      if (child === null || child === undefined || child === false) return;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    });
-    return node;
-  }
-
-  const seg = (value) => encodeURIComponent(String(value));
   const lines = (text) => String(text || '').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
   const isNum = (n) => n !== null && n !== undefined && n !== '' && Number.isFinite(Number(n));
   const fixed = (n, digits = 3) => (isNum(n) ? Number(n).toFixed(digits) : '–');
@@ -90,31 +80,6 @@
   }
 
   // ---------------------------------------------------------------- HTTP
-  class AuthError extends Error {}
-
-  // JSON request; a 401 (except on the login call itself) drops back to the login form.
-  async function api(path, method = 'GET', body) {
-    const options = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (method !== 'GET') {
-      options.headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(body || {});
-    }
-    const res = await fetch(path, options);
-    let data = null;
-    try { data = await res.json(); } catch (_) { data = null; }
-    if (res.status === 401 && path !== '/trainer/login') {
-      onUnauthorized();
-      throw new AuthError('unauthorized');
-    }
-    return { status: res.status, ok: res.ok, data: data && typeof data === 'object' ? data : {} };
-  }
-
-  function onUnauthorized() {
-    if (state.view === 'login') return;
-    stopConsole();
-    showLogin();
-  }
-
   // The server's message(s) for a failed response.
   function serverMessage(res) {
     const d = res.data || {};
@@ -168,47 +133,6 @@
     }
   }
 
-  // ---------------------------------------------------------------- login view
-  function showLogin() {
-    state.view = 'login';
-    const user = el('input', { id: 'trainer-user', name: 'username', autocomplete: 'username', required: true, 'data-testid': 'trainer-login-user' });
-    const pass = el('input', { id: 'trainer-pass', name: 'password', type: 'password', autocomplete: 'current-password', required: true, 'data-testid': 'trainer-login-password' });
-    const error = el('p', { class: 'trainer-error', role: 'alert', hidden: true, 'data-testid': 'trainer-error' });
-    const submit = el('button', { type: 'submit', class: 'trainer-btn trainer-btn-primary', text: t('login'), 'data-testid': 'trainer-login-submit' });
-
-    const form = el('form', { class: 'trainer-login-form', novalidate: true },
-      el('h1', { text: t('login_title') }),
-      el('label', { for: 'trainer-user', text: t('username') }), user,
-      el('label', { for: 'trainer-pass', text: t('password') }), pass,
-      error, submit);
-
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      submit.disabled = true;
-      error.hidden = true;
-      try {
-        const res = await api('/trainer/login', 'POST', { username: user.value.trim(), password: pass.value });
-        if (res.ok) {
-          state.me = res.data;
-          startConsole();
-          return;
-        }
-      } catch (err) {
-        console.warn('[trainer]', err); // eslint-disable-line no-console
-      }
-      error.textContent = t('login_failed');
-      error.hidden = false;
-      submit.disabled = false;
-      pass.select();
-    });
-
-    state.dom = {};
-    root.replaceChildren(el('main', { class: 'trainer-login' }, form));
-    root.removeAttribute('aria-busy');
-    document.title = t('title') === 'title' ? document.title : t('title');
-    user.focus();
-  }
-
   // ---------------------------------------------------------------- console shell
   function section(key, title, ...body) {
     const heading = el('h2', { id: `trainer-h-${key}`, tabindex: '-1', text: title });
@@ -223,11 +147,11 @@
     dom.status = el('div', { class: 'trainer-status', role: 'status', 'aria-live': 'polite', 'data-testid': 'trainer-status' });
     dom.error = el('div', { class: 'trainer-error', role: 'alert', hidden: true, 'data-testid': 'trainer-error' });
 
-    const header = el('header', { class: 'trainer-header' },
-      el('h1', { class: 'trainer-title', text: t('title') }),
-      el('div', { class: 'trainer-user' },
+    const header = el('header', { class: 'staff-header' },
+      el('h1', { class: 'staff-title', text: t('title') }),
+      el('div', { class: 'staff-user' },
         el('span', { class: 'trainer-username', 'data-testid': 'trainer-username', text: (state.me && state.me.username) || '' }),
-        el('button', { type: 'button', class: 'trainer-btn trainer-btn-light', text: t('logout'), 'data-testid': 'trainer-logout', onclick: logout })));
+        el('button', { type: 'button', class: 'staff-btn staff-btn-light', text: t('logout'), 'data-testid': 'trainer-logout', onclick: logout })));
 
     const sections = [
       section('intents', t('intents'), buildIntents()),
@@ -257,7 +181,6 @@
     const bar = el('div', { class: 'trainer-messages' }, dom.status, dom.error);
     root.replaceChildren(el('div', { class: 'trainer-shell' }, header, nav, bar, el('main', { class: 'trainer-main' }, sections)));
     root.removeAttribute('aria-busy');
-    if (t('title') !== 'title') document.title = t('title');
 
     renderIntents();
     renderCandidates();
@@ -279,12 +202,6 @@
     state.reportSeq += 1;
   }
 
-  async function logout() {
-    try { await fetch('/trainer/logout', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{}' }); } catch (err) { /* ignore */ }
-    stopConsole();
-    showLogin();
-  }
-
   // ================================================================ intents
   function buildIntents() {
     const dom = state.dom;
@@ -296,7 +213,7 @@
     dom.ruleBadge = el('span', { class: 'trainer-badge trainer-badge-ok', hidden: true, text: t('rule_saved') });
     dom.examples = el('ul', { class: 'trainer-examples', 'aria-label': t('examples'), 'data-testid': 'trainer-examples' });
     dom.newExample = el('input', { type: 'text', autocomplete: 'off', 'data-testid': 'trainer-new-example' });
-    dom.addExample = el('button', { type: 'submit', class: 'trainer-btn trainer-btn-primary', text: t('add_example'), 'data-testid': 'trainer-add-example' });
+    dom.addExample = el('button', { type: 'submit', class: 'staff-btn staff-btn-primary', text: t('add_example'), 'data-testid': 'trainer-add-example' });
     const exampleForm = el('form', { class: 'trainer-inline-form', novalidate: true },
       field(t('add_example'), dom.newExample), dom.addExample);
     exampleForm.addEventListener('submit', (event) => { event.preventDefault(); addExample(); });
@@ -305,15 +222,15 @@
     // -- template editor + rule
     dom.templateName = el('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', 'data-testid': 'trainer-template-name' });
     dom.templateTexts = el('textarea', { rows: '4', 'data-testid': 'trainer-template-texts' });
-    dom.previewBtn = el('button', { type: 'button', class: 'trainer-btn', text: t('preview'), 'data-testid': 'trainer-preview', onclick: preview });
-    dom.saveTemplate = el('button', { type: 'submit', class: 'trainer-btn trainer-btn-primary', text: t('save_template'), 'data-testid': 'trainer-save-template' });
-    dom.attachRule = el('button', { type: 'button', class: 'trainer-btn', text: t('attach_rule'), 'data-testid': 'trainer-attach-rule', onclick: attachRule });
+    dom.previewBtn = el('button', { type: 'button', class: 'staff-btn', text: t('preview'), 'data-testid': 'trainer-preview', onclick: preview });
+    dom.saveTemplate = el('button', { type: 'submit', class: 'staff-btn staff-btn-primary', text: t('save_template'), 'data-testid': 'trainer-save-template' });
+    dom.attachRule = el('button', { type: 'button', class: 'staff-btn', text: t('attach_rule'), 'data-testid': 'trainer-attach-rule', onclick: attachRule });
     dom.previewText = el('output', { class: 'trainer-preview-text', 'aria-live': 'polite', 'data-testid': 'trainer-preview-text' });
     const templateForm = el('form', { class: 'trainer-form', novalidate: true },
       el('h3', { text: t('template') }),
       field(t('template'), dom.templateName),
       field(t('template_texts_one_per_line'), dom.templateTexts),
-      el('div', { class: 'trainer-actions' }, dom.previewBtn, dom.saveTemplate, dom.attachRule),
+      el('div', { class: 'staff-actions' }, dom.previewBtn, dom.saveTemplate, dom.attachRule),
       el('div', { class: 'trainer-preview-box' }, el('span', { class: 'trainer-muted', text: `${t('preview')}: ` }), dom.previewText));
     templateForm.addEventListener('submit', (event) => { event.preventDefault(); saveTemplate(); });
     dom.previewText.setAttribute('for', dom.templateTexts.id);
@@ -327,12 +244,12 @@
     // -- new intent
     dom.newIntentName = el('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', 'data-testid': 'trainer-new-intent-name' });
     dom.newIntentExamples = el('textarea', { rows: '5', 'data-testid': 'trainer-new-intent-examples' });
-    dom.createIntent = el('button', { type: 'submit', class: 'trainer-btn trainer-btn-primary', text: t('create_intent'), 'data-testid': 'trainer-create-intent' });
+    dom.createIntent = el('button', { type: 'submit', class: 'staff-btn staff-btn-primary', text: t('create_intent'), 'data-testid': 'trainer-create-intent' });
     const newIntentForm = el('form', { class: 'trainer-form trainer-new-intent', novalidate: true },
       el('h3', { text: t('new_intent') }),
       field(t('intent_name'), dom.newIntentName),
       field(t('examples_one_per_line'), dom.newIntentExamples),
-      el('div', { class: 'trainer-actions' }, dom.createIntent));
+      el('div', { class: 'staff-actions' }, dom.createIntent));
     newIntentForm.addEventListener('submit', (event) => { event.preventDefault(); createIntent(); });
 
     const aside = el('div', { class: 'trainer-intent-aside' }, dom.intentList, newIntentForm);
@@ -397,7 +314,7 @@
       el('span', { class: 'trainer-example-text', text }),
       el('button', {
         type: 'button',
-        class: 'trainer-btn trainer-btn-small trainer-btn-danger',
+        class: 'staff-btn trainer-btn-small staff-btn-danger',
         text: t('delete'),
         'aria-label': `${t('delete')}: ${text}`,
         'data-testid': 'trainer-delete-example',
@@ -421,7 +338,7 @@
     if (!intent || !text) { dom.newExample.focus(); return; }
     busy(dom.addExample, async () => {
       clearMessages();
-      const res = await api(`/trainer/api/intents/${seg(intent)}/examples`, 'POST', { text });
+      const res = await api(`/trainer/api/intents/${segment(intent)}/examples`, 'POST', { text });
       if (!res.ok) { failed(res); return; }
       dom.newExample.value = '';
       status(t('saved'));
@@ -433,7 +350,7 @@
   function deleteExample(button, intent, text) {
     busy(button, async () => {
       clearMessages();
-      const res = await api(`/trainer/api/intents/${seg(intent)}/examples`, 'DELETE', { text });
+      const res = await api(`/trainer/api/intents/${segment(intent)}/examples`, 'DELETE', { text });
       if (!res.ok) { failed(res); return; }
       status(t('saved'));
       await loadIntents();
@@ -481,7 +398,7 @@
     if (!name) { dom.templateName.focus(); return; }
     busy(dom.saveTemplate, async () => {
       clearMessages();
-      const res = await api(`/trainer/api/responses/${seg(name)}`, 'PUT', { texts });
+      const res = await api(`/trainer/api/responses/${segment(name)}`, 'PUT', { texts });
       if (!res.ok) { failed(res); return; }
       status(t('saved'));
       await loadIntents();
@@ -509,12 +426,12 @@
     dom.storyName = el('input', { type: 'text', autocomplete: 'off', 'data-testid': 'trainer-story-name' });
     const helpId = nextId('trainer-help');
     dom.storySteps = el('textarea', { rows: '6', spellcheck: 'false', 'aria-describedby': helpId, 'data-testid': 'trainer-story-steps' });
-    dom.saveStory = el('button', { type: 'submit', class: 'trainer-btn trainer-btn-primary', text: t('save_story'), 'data-testid': 'trainer-save-story' });
+    dom.saveStory = el('button', { type: 'submit', class: 'staff-btn staff-btn-primary', text: t('save_story'), 'data-testid': 'trainer-save-story' });
     const form = el('form', { class: 'trainer-form', novalidate: true },
       field(t('story_name'), dom.storyName),
       field(t('story'), dom.storySteps),
       el('p', { id: helpId, class: 'trainer-help', text: t('story_steps_help') }),
-      el('div', { class: 'trainer-actions' }, dom.saveStory));
+      el('div', { class: 'staff-actions' }, dom.saveStory));
     form.addEventListener('submit', (event) => { event.preventDefault(); saveStory(); });
     return form;
   }
@@ -602,14 +519,14 @@
     select.value = chosen || '';
     select.addEventListener('change', () => { state.candChoice[id] = select.value; });
 
-    const move = el('button', { type: 'button', class: 'trainer-btn trainer-btn-primary trainer-btn-small', text: t('move_to'), 'data-testid': 'trainer-candidate-move' });
-    const dismiss = el('button', { type: 'button', class: 'trainer-btn trainer-btn-small', text: t('dismiss'), 'data-testid': 'trainer-candidate-dismiss' });
+    const move = el('button', { type: 'button', class: 'staff-btn staff-btn-primary trainer-btn-small', text: t('move_to'), 'data-testid': 'trainer-candidate-move' });
+    const dismiss = el('button', { type: 'button', class: 'staff-btn trainer-btn-small', text: t('dismiss'), 'data-testid': 'trainer-candidate-dismiss' });
     move.addEventListener('click', () => {
       const intent = select.value;
       if (!intent) { select.focus(); return; }
       busy(move, async () => {
         clearMessages();
-        const res = await api(`/trainer/api/candidates/${seg(id)}/accept`, 'POST', { intent });
+        const res = await api(`/trainer/api/candidates/${segment(id)}/accept`, 'POST', { intent });
         if (!res.ok) { failed(res); return; }
         dropCandidate(id);
         status(t('saved'));
@@ -618,7 +535,7 @@
     });
     dismiss.addEventListener('click', () => busy(dismiss, async () => {
       clearMessages();
-      const res = await api(`/trainer/api/candidates/${seg(id)}/dismiss`, 'POST', {});
+      const res = await api(`/trainer/api/candidates/${segment(id)}/dismiss`, 'POST', {});
       if (!res.ok) { failed(res); return; }
       dropCandidate(id);
       status(t('saved'));
@@ -629,7 +546,7 @@
         el('span', { text: c.text || '' }),
         c.source ? el('span', { class: 'trainer-tag', text: String(c.source) }) : null),
       el('div', { class: 'trainer-cand-actions' },
-        el('label', { class: 'trainer-visually-hidden', for: select.id, text: t('move_to') }),
+        el('label', { class: 'staff-visually-hidden', for: select.id, text: t('move_to') }),
         select, move, dismiss));
   }
 
@@ -644,9 +561,9 @@
   // ================================================================ validate
   function buildValidate() {
     const dom = state.dom;
-    dom.validateBtn = el('button', { type: 'button', class: 'trainer-btn trainer-btn-primary', text: t('validate'), 'data-testid': 'trainer-validate', onclick: validate });
+    dom.validateBtn = el('button', { type: 'button', class: 'staff-btn staff-btn-primary', text: t('validate'), 'data-testid': 'trainer-validate', onclick: validate });
     dom.problems = el('ul', { class: 'trainer-problems', 'aria-label': t('problems'), 'data-testid': 'trainer-problems' });
-    return el('div', null, el('div', { class: 'trainer-actions' }, dom.validateBtn), el('h3', { text: t('problems') }), dom.problems);
+    return el('div', null, el('div', { class: 'staff-actions' }, dom.validateBtn), el('h3', { text: t('problems') }), dom.problems);
   }
 
   function validate() {
@@ -676,18 +593,18 @@
   // ================================================================ training
   function buildTrain() {
     const dom = state.dom;
-    dom.trainBtn = el('button', { type: 'button', class: 'trainer-btn trainer-btn-primary', text: t('train'), 'data-testid': 'trainer-train', onclick: train });
+    dom.trainBtn = el('button', { type: 'button', class: 'staff-btn staff-btn-primary', text: t('train'), 'data-testid': 'trainer-train', onclick: train });
     dom.progress = el('progress', { max: '100', value: '0', id: nextId('trainer-progress'), 'data-testid': 'trainer-progress' });
     dom.jobStatus = el('p', { class: 'trainer-job-status', 'data-testid': 'trainer-job-status' });
     dom.jobMessage = el('p', { class: 'trainer-job-message', 'data-testid': 'trainer-job-message' });
     dom.jobAccuracy = el('dl', { class: 'trainer-kv' });
-    dom.confirmWorse = el('button', { type: 'button', class: 'trainer-btn trainer-btn-danger', text: t('confirm_worse'), hidden: true, 'data-testid': 'trainer-confirm-worse', onclick: confirmWorse });
+    dom.confirmWorse = el('button', { type: 'button', class: 'staff-btn staff-btn-danger', text: t('confirm_worse'), hidden: true, 'data-testid': 'trainer-confirm-worse', onclick: confirmWorse });
     dom.job = el('div', { class: 'trainer-job', hidden: true },
       el('h3', { text: t('training_status') }),
       dom.jobStatus,
       el('div', { class: 'trainer-progress-row' }, el('label', { for: dom.progress.id, text: t('progress') }), dom.progress),
       dom.jobMessage, dom.jobAccuracy, dom.confirmWorse);
-    return el('div', null, el('div', { class: 'trainer-actions' }, dom.trainBtn), dom.job);
+    return el('div', null, el('div', { class: 'staff-actions' }, dom.trainBtn), dom.job);
   }
 
   function renderJob() {
@@ -779,7 +696,7 @@
     if (!job || !job.model) return;
     busy(dom.confirmWorse, async () => {
       clearMessages();
-      const res = await api(`/trainer/api/models/${seg(job.model)}/activate`, 'POST', {});
+      const res = await api(`/trainer/api/models/${segment(job.model)}/activate`, 'POST', {});
       if (!res.ok) { failed(res); return; }
       if (state.job && state.job.id === job.id) state.job.confirmed = true;
       renderJob();
@@ -821,7 +738,7 @@
       const active = Boolean(m.active);
       const reportBtn = el('button', {
         type: 'button',
-        class: 'trainer-btn trainer-btn-small',
+        class: 'staff-btn trainer-btn-small',
         text: t('report'),
         'aria-label': `${t('report')}: ${m.name}`,
         'data-testid': 'trainer-show-report',
@@ -830,7 +747,7 @@
       const activate = active ? el('span', { class: 'trainer-badge trainer-badge-ok', 'data-testid': 'trainer-model-active', text: t('active') })
         : el('button', {
           type: 'button',
-          class: 'trainer-btn trainer-btn-primary trainer-btn-small',
+          class: 'staff-btn staff-btn-primary trainer-btn-small',
           text: t('activate'),
           'aria-label': `${t('activate')}: ${m.name}`,
           'data-testid': 'trainer-activate',
@@ -849,7 +766,7 @@
   function activateModel(button, name) {
     busy(button, async () => {
       clearMessages();
-      const res = await api(`/trainer/api/models/${seg(name)}/activate`, 'POST', {});
+      const res = await api(`/trainer/api/models/${segment(name)}/activate`, 'POST', {});
       if (!res.ok) { failed(res); return; }
       status(`${t('active')}: ${name}`);
       await loadModels(false);
@@ -869,7 +786,7 @@
     const seq = ++state.reportSeq;
     state.reportModel = model;
     try {
-      const res = await api(`/trainer/api/report/${seg(model)}`);
+      const res = await api(`/trainer/api/report/${segment(model)}`);
       if (seq !== state.reportSeq || state.view !== 'console') return;
       if (!res.ok) {
         state.dom.report.replaceChildren(el('p', { class: 'trainer-muted', text: `${model}: ${serverMessage(res)}` }));
@@ -891,7 +808,7 @@
 
   function table(caption, headers, rows, testid) {
     return el('div', { class: 'trainer-table-wrap' }, el('table', { class: 'trainer-table', 'data-testid': testid },
-      el('caption', { class: 'trainer-visually-hidden', text: caption }),
+      el('caption', { class: 'staff-visually-hidden', text: caption }),
       el('thead', null, el('tr', null, headers.map(([text, numeric]) => el('th', { scope: 'col', class: numeric ? 'is-num' : null, text })))),
       el('tbody', null, rows.map((cells) => el('tr', null, cells.map(([text, numeric], i) => (i === 0
         ? el('th', { scope: 'row', class: numeric ? 'is-num' : null, text })
@@ -938,22 +855,5 @@
     if (!state.pollTimer) loadJob();
   });
 
-  async function boot() {
-    try {
-      const res = await fetch('/trainer/strings', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-      const data = res.ok ? await res.json() : null;
-      if (data && typeof data === 'object') state.strings = data;
-    } catch (_) { /* fall back to keys */ }
-    try {
-      const res = await api('/trainer/api/me');
-      if (res.ok && res.data && res.data.username) {
-        state.me = res.data;
-        startConsole();
-        return;
-      }
-    } catch (_) { /* fall through to the login form */ }
-    if (state.view !== 'login') showLogin();
-  }
-
-  boot();
+  staff.run();
 })();
