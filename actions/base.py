@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import abc
+import inspect
 import logging
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 from zoneinfo import ZoneInfo
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -17,6 +18,7 @@ from bot.identity import verify_buyer_token
 from bot.orders import RepositoryUnavailable
 from bot.orders.models import Order, Product
 from bot.orders.resolution import OrderClues, Resolution, read_clues, resolve
+from bot.reply_details import REPLY_KEY, ReplyDetails
 
 logger = logging.getLogger(__name__)
 
@@ -308,21 +310,44 @@ class ShopContext:
         return self.lexicon.join(dict.fromkeys(names))
 
 
-class SourcedDispatcher:
-    """Adds the values' sources noted so far to every templated reply (``sources``, which Rasa
-    keeps in the bot event's metadata for the agent console)."""
+# What rasa_sdk's utter_message takes besides the template values.
+UTTER_PARAMETERS = frozenset(inspect.signature(CollectingDispatcher.utter_message).parameters) - {"self", "kwargs"}
 
-    def __init__(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> None:
-        self._dispatcher = dispatcher
+
+class ReplyDispatcher:
+    """Gives every templated reply its details (bot/reply_details.py): the template, the values
+    the action fills it with and the sources noted so far on ``shop``, under ``REPLY_KEY``, which
+    Rasa keeps in the bot event's metadata for the shop channel and the agent console. The values
+    also still go to Rasa as keyword arguments: they fill the template."""
+
+    def __init__(self, dispatcher: Any, shop: Optional[ShopContext] = None) -> None:
+        self._dispatcher = dispatcher.wrapped if isinstance(dispatcher, ReplyDispatcher) else dispatcher
         self._shop = shop
 
+    @property
+    def wrapped(self) -> CollectingDispatcher:
+        return self._dispatcher
+
     def utter_message(self, **kwargs: Any) -> None:
-        if kwargs.get("response") and self._shop.sources:
-            kwargs["sources"] = dict(self._shop.sources)
+        if kwargs.get("response"):
+            values = {k: v for k, v in kwargs.items() if k not in UTTER_PARAMETERS and k != REPLY_KEY}
+            sources = self._shop.sources if self._shop is not None else {}
+            kwargs[REPLY_KEY] = ReplyDetails(kwargs["response"], values, sources).to_metadata()
         self._dispatcher.utter_message(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._dispatcher, name)
+
+
+class ReplyDetailsFormValidation(FormValidationAction, abc.ABC):
+    """A form validation whose templated replies carry their details (see ``ReplyDispatcher``)."""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """validate_<form name>"""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return await super().run(ReplyDispatcher(dispatcher), tracker, domain)
 
 
 class ShopAction(Action, abc.ABC):
@@ -341,9 +366,9 @@ class ShopAction(Action, abc.ABC):
     ) -> List[Dict[Text, Any]]:
         shop = ShopContext(tracker)
         try:
-            events = self.act(SourcedDispatcher(dispatcher, shop), shop)
+            events = self.act(ReplyDispatcher(dispatcher, shop), shop)
         except RepositoryUnavailable:
             logger.exception("shop data unavailable in %s", self.name())
-            dispatcher.utter_message(response="utter_service_unavailable")
+            ReplyDispatcher(dispatcher).utter_message(response="utter_service_unavailable")
             return []
         return shop.events + events

@@ -6,19 +6,15 @@ from __future__ import annotations
 import abc
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopContext
+from actions.base import ReplyDetailsFormValidation, ShopContext
 from bot.orders import RepositoryUnavailable
 
 
-class OrderProofValidation(FormValidationAction, abc.ABC):
-    @abc.abstractmethod
-    def name(self) -> Text:
-        """validate_<form name>"""
-
+class OrderProofValidation(ReplyDetailsFormValidation, abc.ABC):
     async def required_slots(
         self,
         domain_slots: List[Text],

@@ -9,9 +9,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopContext
+from actions.base import ReplyDispatcher, ShopContext
 from actions.order_proof import OrderProofValidation
 from bot.orders import RepositoryUnavailable
+from bot.reply_details import ReplyDetails
 
 RETURNABLE_ORDER_STATES = ("delivered",)
 # Messages that report a problem: the apology comes before anything else
@@ -23,6 +24,7 @@ class ValidateReturnForm(OrderProofValidation):
         return "validate_return_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher = ReplyDispatcher(dispatcher)
         starting = tracker.get_slot("requested_slot") is None and not self._apologised_this_turn(tracker)
         if starting and self._reports_a_problem(tracker):
             # Apology first for every quality report, before the form asks anything.
@@ -35,8 +37,10 @@ class ValidateReturnForm(OrderProofValidation):
         for event in reversed(tracker.events or []):
             if event.get("event") == "user":
                 return False
-            if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == "utter_problem_apology":
-                return True
+            if event.get("event") == "bot":
+                details = ReplyDetails.from_metadata(event.get("metadata"))
+                if details is not None and details.template == "utter_problem_apology":
+                    return True
         return False
 
     @staticmethod
@@ -87,6 +91,7 @@ class ValidateReturnForm(OrderProofValidation):
         if tracker.get_slot("order_id") or tracker.get_slot("requested_slot") not in (None, "order_id"):
             return {}
         shop = ShopContext(tracker)
+        dispatcher = ReplyDispatcher(dispatcher, shop)
         buyer_id = shop.buyer_id()
         if not buyer_id:
             return {}
@@ -108,12 +113,9 @@ class ValidateReturnForm(OrderProofValidation):
             )
         if recent is None:
             return {}
-        dispatcher.utter_message(
-            response="utter_return_recent_order",
-            order_id=recent.id,
-            items=shop.item_names(recent),
-            sources={"order_id": f"orders.{recent.id}: {result.reason} for {intent} of {buyer_id}", "items": "order_items"},
-        )
+        shop.note("order_id", f"orders.{recent.id}: {result.reason} for {intent} of {buyer_id}")
+        shop.note("items", "order_items")
+        dispatcher.utter_message(response="utter_return_recent_order", order_id=recent.id, items=shop.item_names(recent))
         return {"order_id": recent.id, "buyer_id": buyer_id}
 
     async def extract_quality_photo(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, Text
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopContext
+from actions.base import ReplyDetailsFormValidation, ShopContext
 
 
-class ValidateSizeForm(FormValidationAction):
+class ValidateSizeForm(ReplyDetailsFormValidation):
     def name(self) -> Text:
         return "validate_size_form"
 

@@ -5,8 +5,9 @@ Like the REST channel, plus:
   each confident question is handled in order, and all replies come back in one answer;
   a message with one question behaves exactly as through the REST channel;
 - the answer carries the parsed intent, its confidence and the next two intents of every handled
-  message, and for every reply the template used with its values and their sources (the
-  gateway's review step shows them to the agent);
+  message, and each reply message carries its details, the template used with its values and
+  their sources, under ``REPLY_KEY`` (bot/reply_details.py; the gateway's review step shows them
+  to the agent);
 - empty or huge messages are cut to a sane size instead of failing;
 - a message carries the gateway's id: a retry of a message a replica already handled (it died
   before answering) gets the stored replies instead of being handled twice;
@@ -31,6 +32,7 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, User
 from sanic import Blueprint, response
 
 from bot import log_scrub, rasa_speedups
+from bot.reply_details import REPLY_KEY, ReplyDetails
 from bot.settings import MAX_MESSAGE_CHARS
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -40,10 +42,6 @@ logger = logging.getLogger(__name__)
 MAX_CHARS = MAX_MESSAGE_CHARS
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 CLAUSE_BOUNDARY = re.compile(r"[？?！!。；;，,\n]+|\s+")
-# Metadata Rasa adds to every bot event; not values of the reply.
-RASA_BOOKKEEPING = {"recipient_id", "template", "template_name", "model_id", "assistant_id", "timestamp"}
-# What a bot message carries besides its metadata.
-MESSAGE_FIELDS = {"text", "buttons", "image", "custom", "attachment", "elements", "quick_replies", "timestamp", "recipient_id"}
 # A conversation's working session is rolled over (slots carried over, like Rasa's session expiry)
 # once it holds this many events (about 15 turns), so a turn costs the same at turn 300 as at turn 5.
 ROLL_OVER_AFTER_EVENTS = 100
@@ -71,30 +69,19 @@ def split_clauses(text: str) -> List[str]:
     return [c for c in (part.strip() for part in CLAUSE_BOUNDARY.split(text)) if len(c) >= 2]
 
 
-def describe(metadata: Dict[str, Any]) -> Dict[str, Any]:
-    """A bot message's template, values and their sources, from the metadata the actions attached."""
-    metadata = dict(metadata or {})
-    response = metadata.pop("utter_action", None)
-    sources = metadata.pop("sources", None) or {}
-    values = {
-        k: v for k, v in metadata.items() if isinstance(v, (str, int, float)) and k not in RASA_BOOKKEEPING
-    }
-    return {"response": response, "values": values, "sources": sources}
-
-
 class DetailedCollector(CollectingOutputChannel):
-    """Collects the bot's messages like the REST channel, and each message's template, values and
-    sources (Rasa hands every message to the channel with its metadata merged in)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.details: List[Dict[str, Any]] = []
+    """Collects the bot's messages like the REST channel; each collected message keeps its own
+    reply details (template, values, sources) under ``REPLY_KEY``, read from the bot message Rasa
+    hands to the channel (its metadata merged in). A bot message Rasa sends as several (a text
+    with blank lines, a text and a card) gives each of them its details."""
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
-        metadata = {k: v for k, v in message.items() if k not in MESSAGE_FIELDS}
-        before = len(self.messages)
+        details = ReplyDetails.from_metadata(message)
+        first = len(self.messages)
         await super().send_response(recipient_id, dict(message))
-        self.details.extend(describe(metadata) for _ in range(len(self.messages) - before))
+        if details is not None:
+            for collected in self.messages[first:]:
+                collected[REPLY_KEY] = details.to_metadata()
 
 
 def summarise_parse(text: str, parse: Dict[str, Any]) -> Dict[str, Any]:
@@ -256,7 +243,6 @@ class ShopChannel(InputChannel):
                 return response.json(
                     {
                         "messages": collector.messages,
-                        "replies": collector.details,
                         "parse": [summarise_parse(e.text or "", e.parse_data) for e in handled],
                         "replayed": True,
                     }
@@ -318,7 +304,6 @@ class ShopChannel(InputChannel):
             return response.json(
                 {
                     "messages": collector.messages,
-                    "replies": collector.details,
                     "parse": [summarise_parse(part, parse) for part, parse in parts],
                 }
             )

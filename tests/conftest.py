@@ -21,6 +21,7 @@ from bot.lexicon import Lexicon
 from bot.orders.demo_shop import load_demo_shop
 from bot.orders.memory import InMemoryOrderRepository
 from bot.policy import ShopPolicy
+from bot.reply_details import ReplyDetails
 from bot.size_chart import SizeChart
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,34 +99,39 @@ class ActionResult:
         self.domain = domain
 
     @property
+    def details(self) -> List[ReplyDetails]:
+        """Each templated reply's details, as the agent console gets them (the metadata key)."""
+        return [d for d in (ReplyDetails.from_metadata(m) for m in self.messages) if d is not None]
+
+    @property
     def responses(self) -> List[str]:
         """Response names uttered (cards, which carry no response, are in ``cards``)."""
-        return [m["response"] for m in self.messages if m.get("response")]
+        return [d.template for d in self.details]
 
     @property
     def cards(self) -> List[Dict[str, Any]]:
         return [m["custom"]["card"] for m in self.messages if (m.get("custom") or {}).get("card")]
 
-    def values(self, response: str) -> Dict[str, Any]:
-        for message in self.messages:
-            if message["response"] == response:
-                return {k: v for k, v in message.items() if k not in ("response", "text", "buttons", "elements", "custom", "template", "image", "attachment", "sources")}
+    def _details_of(self, response: str) -> ReplyDetails:
+        for details in self.details:
+            if details.template == response:
+                return details
         raise AssertionError(f"{response} not uttered; got {self.responses}")
+
+    def values(self, response: str) -> Dict[str, Any]:
+        return dict(self._details_of(response).values)
 
     @property
     def texts(self) -> List[str]:
         """What the buyer reads: each response's first wording filled with the action's values."""
-        return [render(self.domain, m["response"], self.values(m["response"])) for m in self.messages if m.get("response")]
+        return [render(self.domain, d.template, d.values) for d in self.details]
 
     @property
     def text(self) -> str:
         return "\n".join(self.texts)
 
     def sources(self, response: str) -> Dict[str, str]:
-        for message in self.messages:
-            if message.get("response") == response:
-                return message.get("sources") or {}
-        raise AssertionError(f"{response} not uttered")
+        return dict(self._details_of(response).sources)
 
     def slot(self, name: str) -> Any:
         for event in self.events:

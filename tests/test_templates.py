@@ -36,7 +36,7 @@ def uttered_responses() -> List[Tuple[str, str, Set[str]]]:
             if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "utter_message"):
                 continue
             if len(node.keywords) == 1 and node.keywords[0].arg is None:
-                continue  # the pass-through in actions/base.py (SourcedDispatcher)
+                continue  # the pass-through in actions/base.py (ReplyDispatcher)
             assert all(k.arg for k in node.keywords), f"{path.name}:{node.lineno}: pass template values by name, not **"
             keywords = {k.arg: k.value for k in node.keywords}
             if set(keywords) == {"json_message"}:

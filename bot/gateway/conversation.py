@@ -9,6 +9,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import GatewayStore
+from bot.reply_details import ReplyDetails
 from bot.review.queue import ReviewQueue
 from bot.review.routing import RoutingPolicy
 
@@ -18,12 +19,10 @@ Emit = Callable[[str, Dict[str, Any]], Awaitable[None]]
 
 
 def bot_messages_from_rasa(reply: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """Rasa's collected output (with each reply's template, values and sources when known) ->
-    replies the widget renders and the agent console explains."""
-    details = reply.get("replies") or []
-    messages = reply.get("messages") or []
+    """Rasa's collected output (each message with its template, values and sources when known,
+    bot/reply_details.py) -> replies the widget renders and the agent console explains."""
     converted = []
-    for index, message in enumerate(messages):
+    for message in reply.get("messages") or []:
         item: Dict[str, Any] = {"text": str(message.get("text") or "")}
         if message.get("buttons"):
             item["buttons"] = [
@@ -34,8 +33,9 @@ def bot_messages_from_rasa(reply: Dict[str, Any]) -> List[Dict[str, Any]]:
         custom = message.get("custom") or {}
         if isinstance(custom, dict) and isinstance(custom.get("card"), dict):
             item["card"] = custom["card"]
-        if len(details) == len(messages) and details[index].get("response"):
-            item.update(response=details[index]["response"], values=details[index]["values"], sources=details[index]["sources"])
+        details = ReplyDetails.from_metadata(message)
+        if details is not None:
+            item.update(details.to_reply_fields())
         if item["text"] or item.get("card") or item.get("image"):
             converted.append(item)
     return converted

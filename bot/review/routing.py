@@ -8,6 +8,8 @@ from typing import Dict, Iterable, List, Mapping, Optional
 
 import yaml
 
+from bot.reply_details import ReplyDetails
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -62,7 +64,8 @@ class RoutingPolicy:
         ``replies``: the bot's replies of this turn (with their response names when known)."""
         if taken_over_by:
             return Decision(True, f"taken over by {taken_over_by}")
-        committing = [r.get("response") for r in replies if r.get("response") in self.review_replies]
+        templates = [d.template for d in map(ReplyDetails.from_reply_fields, replies) if d is not None]
+        committing = [t for t in templates if t in self.review_replies]
         if committing:
             return Decision(True, f"{committing[0]} commits the shop")
         parses = list(parses)

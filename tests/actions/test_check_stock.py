@@ -1,5 +1,6 @@
 from actions.check_stock import ActionCheckStock
 from bot.orders import RepositoryUnavailable
+from bot.reply_details import REPLY_KEY, ReplyDetails
 from tests.conftest import make_tracker, run_action
 
 
@@ -105,3 +106,30 @@ def test_reply_names_the_sources_of_its_values_for_the_agent(shop, domain):
     tracker = make_tracker("黑色M码的T恤还有吗", "ask_stock", {"product": "T恤", "color": "黑色", "size": "M码"})
     result = run_action(ActionCheckStock(), tracker, domain)
     assert result.sources("utter_stock_available_sku") == {"product": "products.P001", "price": "skus.P001 黑色/M"}
+
+
+def test_the_metadata_key_holds_the_template_its_values_and_their_sources(shop, domain):
+    tracker = make_tracker("黑色M码的T恤还有吗", "ask_stock", {"product": "T恤", "color": "黑色", "size": "M码"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    [reply] = [m for m in result.messages if m.get("response")]
+    assert reply[REPLY_KEY] == {
+        "template": "utter_stock_available_sku",
+        "values": {"product": "纯棉T恤", "color": "黑色", "size": "M", "price": "79"},
+        "sources": {"product": "products.P001", "price": "skus.P001 黑色/M"},
+    }
+    # The values also still reach Rasa as the template's variables; there is no loose "sources".
+    assert reply["product"] == "纯棉T恤" and "sources" not in reply
+
+
+def test_each_reply_of_a_turn_carries_its_own_details(shop, domain):
+    tracker = make_tracker("藏青色还有吗", "ask_stock", {"product": "T恤", "color": "藏青"})
+    result = run_action(ActionCheckStock(), tracker, domain)
+    out, alternative, card = result.messages
+    assert ReplyDetails.from_metadata(out) == ReplyDetails(
+        "utter_stock_out", {"product": "纯棉T恤", "variant": "藏青"}, {"product": "products.P001", "price": "skus.P001 藏青/*"}
+    )
+    other = ReplyDetails.from_metadata(alternative)
+    assert other.template == "utter_stock_alternative_variant"
+    assert other.values["product"] == "纯棉T恤" and "黑色 M" in other.values["options"] and "variant" not in other.values
+    assert other.sources == {"product": "products.P001", "price": "skus.P001 藏青/*"}
+    assert ReplyDetails.from_metadata(card) is None and card["custom"]["card"]["type"] == "product"

@@ -5,6 +5,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.submit_return import ActionSubmitReturn
 from actions.validate_return_form import ValidateReturnForm
+from bot.reply_details import ReplyDetails
 from tests.conftest import make_tracker, run_action, token_for
 
 RECENT = "260318273645019283"  # B001, delivered 2 days ago
@@ -44,8 +45,10 @@ def test_logged_in_buyer_without_order_number_gets_most_recent_delivered_order(s
     dispatcher = CollectingDispatcher()
     found = asyncio.run(ValidateReturnForm().extract_order_id(dispatcher, tracker, domain))
     assert found["order_id"] == RECENT
-    assert dispatcher.messages[0]["response"] == "utter_return_recent_order"
-    assert dispatcher.messages[0]["items"] == "纯棉T恤"
+    details = ReplyDetails.from_metadata(dispatcher.messages[0])
+    assert details.template == "utter_return_recent_order"
+    assert details.values == {"order_id": RECENT, "items": "纯棉T恤"}
+    assert details.sources == {"order_id": f"orders.{RECENT}: ranked for request_return of B001", "items": "order_items"}
 
 
 def test_right_phone_digits_verify_the_order(shop, repository, domain):

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
+from bot.reply_details import ReplyDetails
 from tests.conftest import SECRET, token_for
 from tests.replies import said
 from tests.servers import RunningBot
@@ -26,12 +27,13 @@ class Turn:
 
     def __init__(self, reply: Dict[str, Any]) -> None:
         self.messages: List[Dict[str, Any]] = reply.get("messages") or []
-        self.details: List[Dict[str, Any]] = reply.get("replies") or []
+        # Each templated message's own details (a reply Rasa split into several messages has them on each).
+        self.details: List[ReplyDetails] = [d for d in map(ReplyDetails.from_metadata, self.messages) if d is not None]
         self.parse = reply.get("parse") or []
 
     @property
     def responses(self) -> List[str]:
-        return [d["response"] for d in self.details if d.get("response")]
+        return [d.template for d in self.details]
 
     @property
     def intents(self) -> List[str]:
@@ -39,8 +41,8 @@ class Turn:
 
     def values(self, response: str) -> Dict[str, Any]:
         for detail in self.details:
-            if detail.get("response") == response:
-                return {k: str(v) for k, v in detail["values"].items()}
+            if detail.template == response:
+                return {k: str(v) for k, v in detail.values.items()}
         raise AssertionError(f"{response} not sent; got {self.responses}\n{self.text}")
 
     @property

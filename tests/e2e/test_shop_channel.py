@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from bot.reply_details import ReplyDetails
 from tests.conftest import token_for
 from tests.replies import said
 
@@ -101,7 +102,7 @@ def test_a_retried_message_is_answered_from_the_tracker_not_handled_twice(bot):
     assert again.get("replayed") is True
     assert again["messages"] == first["messages"]
     assert again["parse"][0]["intent"] == first["parse"][0]["intent"] == "ask_free_shipping"
-    assert again["replies"][0]["response"] == first["replies"][0]["response"]
+    assert ReplyDetails.from_metadata(again["messages"][0]) == ReplyDetails.from_metadata(first["messages"][0]) is not None
     tracker = bot.tracker(conversation)
     users = [e for e in tracker["events"] if e["event"] == "user"]
     assert [u["message_id"] for u in users] == ["m-1"]
@@ -169,4 +170,4 @@ def test_asking_for_the_return_again_during_the_return_gets_the_forms_question(b
     conversation = sender()
     bot.shop_say(conversation, "我要退货", {"product_id": "P001"})
     again = bot.shop_say(conversation, "我要退货", {"product_id": "P001"})
-    assert [r["response"] for r in again["replies"]] == ["utter_return_in_progress", "utter_ask_order_id"]
+    assert [ReplyDetails.from_metadata(m).template for m in again["messages"]] == ["utter_return_in_progress", "utter_ask_order_id"]
