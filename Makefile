@@ -1,12 +1,12 @@
 # 亲客服 - one-command setup, run and test. See README.md.
 SHELL := /bin/bash
 PY := .venv/bin/python
-RASA := $(PY) -m rasa
+RASA := $(PY) -m bot.rasa_server
 STAMP := .venv/.installed-stamp
 NODE_STAMP := node_modules/.package-lock.json
 SPACY_MODEL := build/spacy_zh/meta.json
 MODEL := models/qinkefu.tar.gz
-TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/nlp/normalise.py bot/nlp/rasa_normaliser.py bot/nlp/linear_intent_classifier.py bot/nlp/sentence_embedding_featurizer.py $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/rasa_server/nlp/normalise.py bot/rasa_server/nlp/rasa_normaliser.py bot/rasa_server/nlp/linear_intent_classifier.py bot/rasa_server/nlp/sentence_embedding_featurizer.py $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export ACTION_PORT ?= 5055
 export RASA_TRACKER_DB ?= $(CURDIR)/var/tracker.db
@@ -32,7 +32,7 @@ seed: $(STAMP)
 	$(PY) -m bot seed
 
 # spaCy zh pipeline (jieba segmenter + EntityRuler built from the catalogue and lexicon).
-$(SPACY_MODEL): data/shop/demo_shop.yml data/shop/lexicon.yml data/shop/policy.yml data/dictionary/shop.txt bot/nlp/build_spacy.py bot/nlp/shop_terms.py | $(STAMP) var/shop.db
+$(SPACY_MODEL): data/shop/demo_shop.yml data/shop/lexicon.yml data/shop/policy.yml data/dictionary/shop.txt bot/rasa_server/nlp/build_spacy.py bot/rasa_server/nlp/shop_terms.py | $(STAMP) var/shop.db
 	$(PY) -m bot build-nlp
 
 nlp: $(SPACY_MODEL)

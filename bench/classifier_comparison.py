@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from bench.real_language import DEFAULT_SET, RESULTS, figures, read_set, shipped_predictions  # noqa: E402
 from bot.review.routing import RoutingPolicy  # noqa: E402
 
-SHIPPED = "bot.nlp.linear_intent_classifier.LinearIntentClassifier"
-EMBEDDING = "bot.nlp.sentence_embedding_featurizer.SentenceEmbeddingFeaturizer"
+SHIPPED = "bot.rasa_server.nlp.linear_intent_classifier.LinearIntentClassifier"
+EMBEDDING = "bot.rasa_server.nlp.sentence_embedding_featurizer.SentenceEmbeddingFeaturizer"
 # name -> (classifier entry replacing the shipped one, changes to the embedding featurizer)
 CANDIDATES: Dict[str, Any] = {
     "LinearIntentClassifier (shipped)": (None, {}),
@@ -68,7 +68,7 @@ def train(name: str, config: Dict[str, Any], out: Path) -> float:
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     start = time.time()
     subprocess.run(
-        [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(config_path), "--nlu", "data/nlu",
+        [sys.executable, "-m", "bot.rasa_server", "train", "nlu", "--config", str(config_path), "--nlu", "data/nlu",
          "--out", str(out), "--fixed-model-name", "nlu"],
         cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
     )

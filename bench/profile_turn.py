@@ -64,7 +64,7 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--postgres", action="store_true", help="tracker store on PostgreSQL (needs the local server)")
     parser.add_argument(
-        "--without-speedups", action="store_true", help="Rasa as shipped (the shop channel installs bot.rasa_speedups)"
+        "--without-speedups", action="store_true", help="Rasa as shipped (python -m bot.rasa_server installs bot.rasa_server.patches)"
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="profile-"))
@@ -99,10 +99,10 @@ def main() -> int:
             endpoints_file = ROOT / "deploy" / "endpoints.prod.yml"
             profile_name = "PostgreSQL tracker store, Redis lock store"
         if not args.without_speedups:
-            from bot import rasa_speedups
+            from bot.rasa_server import patches
 
-            rasa_speedups.install()
-            profile_name += ", with bot.rasa_speedups"
+            patches.install()
+            profile_name += ", with bot.rasa_server.patches"
         loop = asyncio.new_event_loop()
         agent = loop.run_until_complete(
             load_agent(model_path=str(require_model()), endpoints=AvailableEndpoints.read_endpoints(str(endpoints_file)))

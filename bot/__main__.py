@@ -31,8 +31,8 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_build_nlp(settings: Settings, args: argparse.Namespace) -> int:
     from bot.lexicon import Lexicon
-    from bot.nlp.build_spacy import build_pipeline
-    from bot.nlp.shop_terms import shop_terms
+    from bot.rasa_server.nlp.build_spacy import build_pipeline
+    from bot.rasa_server.nlp.shop_terms import shop_terms
     from bot.orders import build_repository
     from bot.policy import ShopPolicy
 

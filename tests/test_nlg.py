@@ -1,6 +1,6 @@
 """Templates always complete at run time: a wording with a value nobody supplied is never sent."""
 
-from bot.nlg import CompleteTemplatesNLG
+from bot.rasa_server.nlg import CompleteTemplatesNLG
 
 RESPONSES = {
     "utter_order_note": [{"text": "亲，订单{order_id}已经为您备注好啦~"}, {"text": "亲，已经为您备注好啦~"}],

@@ -11,8 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ReplyDispatcher
 from bot.gateway.conversation import bot_messages_from_rasa
-from bot.nlg import CompleteTemplatesNLG
-from bot.rasa_channel import DetailedCollector
+from bot.rasa_server.nlg import CompleteTemplatesNLG
+from bot.rasa_server.channel import DetailedCollector
 from bot.reply_details import REPLY_KEY, ReplyDetails
 
 DETAILS = ReplyDetails("utter_stock_out", {"product": "纯棉T恤", "count": 2}, {"product": "products.P001"})

@@ -11,7 +11,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
-from bot.tracker_store import ShopSQLTrackerStore
+from bot.rasa_server.tracker_store import ShopSQLTrackerStore
 from tests.conftest import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))

@@ -143,7 +143,7 @@ class TrainingJobs:
     async def _train(self, job_id: int, name: str) -> Path:
         self.models_dir.mkdir(parents=True, exist_ok=True)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "rasa", "train", "--out", str(self.models_dir), "--fixed-model-name", name,
+            sys.executable, "-m", "bot.rasa_server", "train", "--out", str(self.models_dir), "--fixed-model-name", name,
             cwd=self.root, env=rasa_env(self.root),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
@@ -169,7 +169,7 @@ class TrainingJobs:
     async def evaluate(self, path: Path, name: str) -> Dict[str, Any]:
         report_dir = self.models_dir / "reports" / name
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "rasa", "test", "nlu", "--model", str(path), "--nlu", "tests/nlu/test_nlu.yml", "--out", str(report_dir),
+            sys.executable, "-m", "bot.rasa_server", "test", "nlu", "--model", str(path), "--nlu", "tests/nlu/test_nlu.yml", "--out", str(report_dir),
             cwd=self.root, env=rasa_env(self.root),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )

@@ -12,7 +12,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlp.linear_intent_classifier import LinearIntentClassifier
+from bot.rasa_server.nlp.linear_intent_classifier import LinearIntentClassifier
 
 VOCABULARY = ["有货", "发货", "便宜", "掉色", "退货", "吗", "呢"]
 

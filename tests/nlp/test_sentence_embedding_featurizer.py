@@ -10,8 +10,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlp import sentence_embedding_featurizer as module
-from bot.nlp.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
+from bot.rasa_server.nlp import sentence_embedding_featurizer as module
+from bot.rasa_server.nlp.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 
 
 def build(tmp_path, **config):

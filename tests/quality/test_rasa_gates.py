@@ -19,7 +19,7 @@ HELD_IN_ACCURACY = 0.90
 def rasa(*args, tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", ACTION_PORT="5055", RASA_TRACKER_DB=str(tmp_path / "t.db"))
     return subprocess.run(
-        [sys.executable, "-m", "rasa", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200
+        [sys.executable, "-m", "bot.rasa_server", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200
     )
 
 

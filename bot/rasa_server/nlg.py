@@ -8,7 +8,7 @@ template asked for, with no values or sources. A custom action's reply has its o
 the values and their sources) in its ``utter_message`` arguments, which Rasa merges over this
 one; the replies Rasa sends itself (rules, forms asking for a slot) keep these.
 
-Configured in endpoints.yml: ``nlg: {type: bot.nlg.CompleteTemplatesNLG}``.
+Configured in endpoints.yml: ``nlg: {type: bot.rasa_server.nlg.CompleteTemplatesNLG}``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlp.normalise import TextNormaliser, build_pinyin_index
+from bot.rasa_server.nlp.normalise import TextNormaliser, build_pinyin_index
 
 STATE_FILE = "normaliser.json"
 

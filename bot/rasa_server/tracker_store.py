@@ -1,5 +1,5 @@
 """Rasa's SQL tracker store with a conversation query whose cost does not depend on table statistics
-(endpoints.yml and deploy/endpoints.prod.yml: ``type: bot.tracker_store.ShopSQLTrackerStore``).
+(endpoints.yml and deploy/endpoints.prod.yml: ``type: bot.rasa_server.tracker_store.ShopSQLTrackerStore``).
 
 Rasa 3.6 reads the current session (at every load, and at every save to count what is stored) by
 joining a conversation's events with a one-row subquery, the time of its latest session start.
@@ -17,7 +17,7 @@ saved it, so the shop channel knows when to roll a long session over without rea
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Optional, Text
+from typing import Any, Optional, Protocol, Text, runtime_checkable
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -27,6 +27,14 @@ from sqlalchemy.orm import Query, Session
 
 
 REMEMBERED_CONVERSATIONS = 10_000
+
+
+@runtime_checkable
+class KnowsSessionLength(Protocol):
+    """A tracker store that knows how many events a conversation's current session holds without
+    reading it (the shop channel rolls long sessions over)."""
+
+    def session_length(self, sender_id: Text) -> Optional[int]: ...
 
 
 class ShopSQLTrackerStore(SQLTrackerStore):

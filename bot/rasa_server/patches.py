@@ -1,4 +1,10 @@
-"""Measured performance fixes for the Rasa server, installed by the shop channel when Rasa starts it.
+"""Every change this project makes to Rasa's internals, in one place, installed explicitly by
+``install()`` from the one entry point of every Rasa process (``python -m bot.rasa_server``:
+``run``, ``test``, ``train``, ``shell``, the suite's gates). ``install()`` checks the Rasa version
+and that every attribute it replaces exists, and fails loudly otherwise, so a Rasa upgrade cannot
+silently run without them (or with them patched onto something else).
+
+The patches, each measured:
 
 1. Rasa 3.6 checks every action server response with ``jsonschema.validate``, which first validates
 the (large, constant) response schema against its meta-schema and builds a new validator, at every
@@ -29,14 +35,15 @@ from __future__ import annotations
 
 import functools
 import gc
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
 from jsonschema import exceptions, validators
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event, SlotSet
-from rasa.shared.utils.common import all_subclasses
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.utils.common import all_subclasses
 
 
 @functools.lru_cache(maxsize=1)
@@ -91,7 +98,68 @@ def resolve_event_type(type_name: Text, default: Optional[Type[Event]] = None) -
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+def use_primary_tracker_store(agent: Any) -> None:
+    """Rasa wraps the configured tracker store in a FailSafeTrackerStore that, when the database is
+    down, silently starts an empty in-memory conversation. A shop would rather say 'busy' than
+    answer out of context and lose the turn, so the shop channel talks to the primary store.
+    Called for every message (a model reload builds a new agent with a new wrapper); two
+    isinstance checks when there is nothing to do."""
+    store = getattr(agent, "tracker_store", None)
+    if isinstance(store, FailSafeTrackerStore):
+        agent.tracker_store = _primary(store)
+    processor = getattr(agent, "processor", None)
+    if processor is not None and isinstance(processor.tracker_store, FailSafeTrackerStore):
+        processor.tracker_store = _primary(processor.tracker_store)
+
+
+def _primary(store: FailSafeTrackerStore) -> Any:
+    primary = getattr(store, "_tracker_store", None)
+    if primary is None:
+        raise RasaPatchError("FailSafeTrackerStore keeps no _tracker_store: the shop channel cannot bypass it")
+    return primary
+
+
+# The Rasa these patches were written against and measured on.
+RASA_VERSION = "3.6.21"
+
+
+class RasaPatchError(RuntimeError):
+    """The installed Rasa is not the one the patches were written for."""
+
+
+def _patches() -> List[Tuple[Any, str, Any]]:
+    """(owner, attribute, replacement) for every patch."""
+    return [
+        (RemoteAction, "_validate_action_result", validate_action_result),
+        (ActionSessionStart, "_slot_set_events_from_tracker", staticmethod(carried_over_slots)),
+        (Event, "resolve_by_type", staticmethod(resolve_event_type)),
+    ]
+
+
+def check(version: Optional[str] = None) -> None:
+    """Raises RasaPatchError unless Rasa is RASA_VERSION and every patched attribute exists and
+    is callable."""
+    import rasa
+
+    found = version or rasa.__version__
+    if found != RASA_VERSION:
+        raise RasaPatchError(f"bot.rasa_server.patches is written for Rasa {RASA_VERSION}, found {found}")
+    for owner, attribute, _ in _patches():
+        if not callable(getattr(owner, attribute, None)):
+            raise RasaPatchError(f"Rasa {found} has no {owner.__name__}.{attribute} to patch")
+
+
+_installed = False
+
+
+def installed() -> bool:
+    return _installed
+
+
 def install() -> None:
-    RemoteAction._validate_action_result = validate_action_result
-    ActionSessionStart._slot_set_events_from_tracker = staticmethod(carried_over_slots)
-    Event.resolve_by_type = staticmethod(resolve_event_type)
+    """Installs every patch (idempotent), after ``check()``."""
+    global _installed
+    check()
+    for owner, attribute, replacement in _patches():
+        setattr(owner, attribute, replacement)
+    _installed = True

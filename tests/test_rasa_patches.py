@@ -4,7 +4,7 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 
-from bot import rasa_speedups
+from bot.rasa_server import patches
 
 GOOD = {"events": [{"event": "slot", "name": "order_id", "value": "260318273645019283"}], "responses": [{"response": "utter_greet"}]}
 BAD = [
@@ -16,7 +16,7 @@ BAD = [
 
 def test_the_same_responses_pass():
     action = RemoteAction("action_check_stock", None)
-    assert rasa_speedups.validate_action_result(action, GOOD) is True
+    assert patches.validate_action_result(action, GOOD) is True
     jsonschema.validate(GOOD, RemoteAction.action_response_format_spec())
 
 
@@ -26,16 +26,39 @@ def test_the_same_responses_fail_with_rasas_message(result):
     with pytest.raises(jsonschema.ValidationError) as original:
         jsonschema.validate(result, RemoteAction.action_response_format_spec())
     with pytest.raises(jsonschema.ValidationError) as cached:
-        rasa_speedups.validate_action_result(action, result)
+        patches.validate_action_result(action, result)
     assert cached.value.message.startswith(original.value.message)
     assert "Failed to validate Action server response" in cached.value.message
 
 
-def test_the_shop_channel_installs_it():
-    from bot.rasa_channel import ShopChannel
+def test_install_puts_every_patch_in_place():
+    patches.install()
+    assert patches.installed()
+    assert RemoteAction._validate_action_result is patches.validate_action_result
 
-    ShopChannel()
-    assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
+
+def test_another_rasa_version_is_refused_loudly():
+    with pytest.raises(patches.RasaPatchError, match="written for Rasa 3.6.21, found 3.7.0"):
+        patches.check(version="3.7.0")
+
+
+def test_a_missing_patched_attribute_is_refused_loudly(monkeypatch):
+    monkeypatch.delattr(RemoteAction, "_validate_action_result")
+    with pytest.raises(patches.RasaPatchError, match="RemoteAction._validate_action_result"):
+        patches.check()
+
+
+def test_every_rasa_command_of_the_project_goes_through_the_entry_point():
+    """The Makefile, the supervisor, the trainer's jobs and the suite's gates start Rasa only
+    through python -m bot.rasa_server, which installs the patches."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sources = [root / "Makefile", *root.glob("bot/**/*.py"), *root.glob("tests/**/*.py"), *root.glob("bench/*.py")]
+    sources.remove(Path(__file__).resolve())
+    direct = [str(p.relative_to(root)) for p in sources if re.search(r'-m",\s*"rasa"|-m rasa\b', p.read_text(encoding="utf-8"))]
+    assert direct == []
 
 
 def _tracker_with_slot_history():
@@ -66,7 +89,7 @@ def test_a_new_session_carries_each_slot_once_with_its_current_value():
     from rasa.core.actions.action import ActionSessionStart
     from rasa.shared.core.events import SlotSet
 
-    rasa_speedups.install()
+    patches.install()
     domain, tracker = _tracker_with_slot_history()
     events = asyncio.run(ActionSessionStart().run(None, None, tracker, domain))
     carried = {e.key: e.value for e in events if isinstance(e, SlotSet)}
@@ -88,7 +111,7 @@ class _Agent:
 def test_each_loaded_model_is_kept_out_of_garbage_collection_once():
     import gc
 
-    from bot.rasa_channel import ShopChannel
+    from bot.rasa_server.channel import ShopChannel
 
     channel = ShopChannel()
     try:
@@ -108,7 +131,7 @@ def test_a_replaced_model_is_freed_not_frozen_for_good():
     import gc
     import weakref
 
-    from bot.rasa_channel import ShopChannel
+    from bot.rasa_server.channel import ShopChannel
 
     channel = ShopChannel()
     try:
@@ -127,13 +150,13 @@ def test_event_classes_resolve_as_in_rasa():
     from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 
     originals = {name: Event.resolve_by_type(name) for name in ("user", "bot", "action", "slot", "session_started")}
-    rasa_speedups.install()
+    patches.install()
     for _ in range(2):  # found, then kept
-        assert [rasa_speedups.resolve_event_type(n) for n in originals] == [UserUttered, BotUttered, ActionExecuted, SlotSet, SessionStarted]
+        assert [patches.resolve_event_type(n) for n in originals] == [UserUttered, BotUttered, ActionExecuted, SlotSet, SessionStarted]
     assert [Event.resolve_by_type(n) for n in originals] == list(originals.values())
-    assert rasa_speedups.resolve_event_type("topic") is None
-    assert rasa_speedups.resolve_event_type("no_such_event", default=BotUttered) is BotUttered
+    assert patches.resolve_event_type("topic") is None
+    assert patches.resolve_event_type("no_such_event", default=BotUttered) is BotUttered
     with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
-        rasa_speedups.resolve_event_type("no_such_event")
+        patches.resolve_event_type("no_such_event")
     events = [UserUttered("有货吗", {"name": "ask_stock", "confidence": 0.9}), ActionExecuted("action_check_stock"), SlotSet("haggle_count", 2.0)]
     assert [Event.from_parameters(e.as_dict()) for e in events] == events

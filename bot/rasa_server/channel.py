@@ -1,4 +1,4 @@
-"""The shop's own Rasa input channel (credentials.yml: ``bot.rasa_channel.ShopChannel``).
+"""The shop's own Rasa input channel (credentials.yml: ``bot.rasa_server.channel.ShopChannel``).
 
 Like the REST channel, plus:
 - several questions in one message ("in stock? ships today? free shipping?") are split on clause boundaries,
@@ -26,12 +26,13 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 from rasa.core.actions.action import ActionSessionStart
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
 from sanic import Blueprint, response
 
-from bot import log_scrub, rasa_speedups
+from bot import log_scrub
+from bot.rasa_server import patches
+from bot.rasa_server.tracker_store import KnowsSessionLength
 from bot.reply_details import REPLY_KEY, ReplyDetails
 from bot.settings import MAX_MESSAGE_CHARS
 from sanic.request import Request
@@ -98,20 +99,8 @@ def summarise_parse(text: str, parse: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def use_primary_tracker_store(agent: Any) -> None:
-    """Rasa wraps the configured tracker store in a FailSafeTrackerStore that, when the database is
-    down, silently starts an empty in-memory conversation. A shop would rather say 'busy' than
-    answer out of context and lose the turn, so the shop channel talks to the primary store."""
-    store = getattr(agent, "tracker_store", None)
-    if isinstance(store, FailSafeTrackerStore):
-        agent.tracker_store = store._tracker_store
-    processor = getattr(agent, "processor", None)
-    if processor is not None and isinstance(processor.tracker_store, FailSafeTrackerStore):
-        processor.tracker_store = processor.tracker_store._tracker_store
-
-
 class ShopRestInput(RestInput):
-    """Rasa's REST channel (credentials.yml: ``bot.rasa_channel.ShopRestInput`` instead of ``rest``, same
+    """Rasa's REST channel (credentials.yml: ``bot.rasa_server.channel.ShopRestInput`` instead of ``rest``, same
     /webhooks/rest/webhook) with the shop's input rules before any NLU runs: a body that is not a JSON
     object, a missing sender or a message that is not text gets a JSON 400, and text over the
     message limit is cut to it."""
@@ -155,7 +144,6 @@ class ShopRestInput(RestInput):
 class ShopChannel(InputChannel):
     def __init__(self, question_confidence: float = 0.7) -> None:
         log_scrub.install()
-        rasa_speedups.install()
         self.question_confidence = question_confidence
         self._frozen_agent: Any = None  # the agent whose model was last kept out of garbage collection
 
@@ -163,7 +151,7 @@ class ShopChannel(InputChannel):
         """Once per loaded model: at server start, and at the first message after a model reload."""
         if agent is not None and agent is not self._frozen_agent and agent.is_ready():
             self._frozen_agent = None  # the replaced model must be collectable, not frozen for good
-            rasa_speedups.freeze_loaded_model()
+            patches.freeze_loaded_model()
             self._frozen_agent = agent
 
     @classmethod
@@ -201,8 +189,8 @@ class ShopChannel(InputChannel):
         events are appended to the tracker as read and saved once, so the store holds each event once.
         The shop tracker store says how long the session was at this process's last save; the
         session is read again, under the conversation's lock, only when that says it is long."""
-        session_length = getattr(agent.tracker_store, "session_length", None)
-        if session_length is None or (session_length(sender) or 0) < ROLL_OVER_AFTER_EVENTS:
+        store = agent.tracker_store
+        if not isinstance(store, KnowsSessionLength) or (store.session_length(sender) or 0) < ROLL_OVER_AFTER_EVENTS:
             return
         try:
             async with agent.lock_store.lock(sender):
@@ -277,7 +265,7 @@ class ShopChannel(InputChannel):
             message_id = body.get("message_id") if isinstance(body.get("message_id"), str) else None
             message_id = message_id if message_id and MESSAGE_ID.match(message_id) else None
             agent = request.app.ctx.agent
-            use_primary_tracker_store(agent)
+            patches.use_primary_tracker_store(agent)
             self.keep_model_out_of_gc(agent)
             try:
                 if message_id and body.get("retry"):

@@ -1,0 +1,41 @@
+"""`python -m bot.rasa_server <rasa command> ...`: the one entry point of every Rasa process of the
+project (`run`, `train`, `test`, `shell`, `data validate`; the Makefile, the supervisor, the
+trainer's jobs and the suite all start Rasa through it). It installs the project's Rasa patches
+(`bot.rasa_server.patches`, which check the Rasa version first) and scrubs buyer tokens from the
+logs. For `run`, the HTTP API token is taken from RASA_AUTH_TOKEN (so it never appears on a
+command line, where `ps` shows it to every local user); it refuses to start without one, or with
+`--cors`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from bot import log_scrub
+from bot.rasa_server import patches
+from bot.settings import load_dotenv
+
+
+def main() -> None:
+    load_dotenv()  # like python -m bot: .env in the project folder, the environment wins
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["run"]:
+        token = os.environ.get("RASA_AUTH_TOKEN", "")
+        if not token:
+            sys.exit("error: RASA_AUTH_TOKEN is empty; `make run` generates one into var/secrets.env")
+        if "--cors" in arguments:
+            sys.exit("error: no --cors: nothing in a browser talks to Rasa directly")
+        arguments = [*arguments, "--auth-token", token]
+    try:
+        patches.install()
+    except patches.RasaPatchError as error:
+        sys.exit(f"error: {error}")
+    log_scrub.install()
+    sys.argv = ["rasa", *arguments]
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
