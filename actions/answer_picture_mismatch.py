@@ -1,6 +1,6 @@
-"""picture_mismatch (template 11; seed 000 case 4; seed 002 problem 1): explain first; a buyer who already
-received the item is offered what the policy allows: exchange with seller-paid postage or
-compensation."""
+"""Answers a buyer whose item looks different from the product picture (intent picture_mismatch):
+explains lighting and screen colour differences first; a buyer who has already received the item
+is offered what the shop policy allows, an exchange with seller-paid postage or compensation."""
 
 from __future__ import annotations
 

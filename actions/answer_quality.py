@@ -1,4 +1,5 @@
-"""ask_quality (template 7; seed 002 problem 3): the product's quality and authenticity note."""
+"""Answers a pre-sale quality question (intent ask_quality) with the product's own quality and
+authenticity note from the catalogue."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""logistics_delay (item 15; seed 000 case 2; seed 003 overload): the order's tracking; stuck -> apology,
-contact the courier, offer a free re-send or a refund; moving -> the latest event."""
+"""Answers a buyer whose parcel is late or stuck (intent logistics_delay) from the order's tracking:
+a stuck parcel gets an apology, a promise to contact the courier and the offer of a free re-send or
+a refund; a moving one gets its latest tracking event."""
 
 from __future__ import annotations
 

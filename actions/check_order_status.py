@@ -1,6 +1,6 @@
-"""ask_order_status (seed 001 after-sale tracking: out for delivery /
-signed / tracking exception; seed 000 case 1): the order's
-state and latest tracking event, each state with its own template."""
+"""Answers "where is my order" (intent ask_order_status) with the order's state and latest tracking
+event; each state (not shipped, in transit, out for delivery, signed, tracking exception) has its
+own template."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""complain (seed 001 reference wording 2 and dispute handling): apologise first, restate, ask what happened, offer a human."""
+"""Answers a complaint about service (intent complain): apologises first, restates the complaint,
+asks what happened and offers a human."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""price_difference (seed 000 case 3; seed 003 price protection): paid vs current price of the same SKU; inside the
-policy window the exact difference is refunded and recorded; outside it, the seed's refusal."""
+"""Answers a buyer who saw the price drop after paying (intent price_difference): compares the paid
+and the current price of the same SKU; inside the shop's price-protection window the exact
+difference is refunded and recorded, outside it the buyer gets the polite refusal."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""wrong_item (seed 002 problem 5; seed 003 wrong or missing goods): apology, exchange or re-send, seller pays postage;
-recorded as a return request."""
+"""Answers a buyer who received the wrong or an incomplete item (intent wrong_item): apologises,
+offers an exchange or a re-send with the seller paying postage, and records it as a return
+request."""
 
 from __future__ import annotations
 

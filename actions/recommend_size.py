@@ -1,4 +1,5 @@
-"""ask_size (seed 003 size chart; seed 002 problem 1): recommends a size from the chart and checks it on the product."""
+"""Answers a size question (intent ask_size): recommends a size from the product's size chart for
+the buyer's height and weight and checks that the product comes in it."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ class ActionSubmitReturn(ShopAction):
         kind = shop.tracker.get_slot("return_kind") or "refund"
         buyer_id = shop.buyer_id() or order.buyer_id
         if reason == "quality":
-            # The photo was asked for by the form (verify); now the plan, then the record (seed 003 steps).
+            # The photo was asked for by the form (verify); now the plan, then the record.
             dispatcher.utter_message(
                 response="utter_return_quality_exchange" if kind == "exchange" else "utter_return_quality_refund",
                 postage_refund=f"{shop.policy.quality_postage_refund:g}",
