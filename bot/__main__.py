@@ -11,13 +11,12 @@ from bot.settings import Settings, ensure_local_secrets, load_dotenv
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.db_migrate import upgrade
+    from bot.db_schema import SHOP
     from bot.orders.demo_shop import load_demo_shop
     from bot.orders.sql import SqlOrderRepository
 
-    if settings.orders_db_url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(settings.orders_db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.orders_db_url, [SHOP])
     snapshot = load_demo_shop(settings.demo_shop_file)
     repository = SqlOrderRepository(settings.orders_db_url)
     repository.import_shop(snapshot)
@@ -26,6 +25,16 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
         f"seeded {len(snapshot.products)} products, {len(snapshot.buyers)} buyers and "
         f"{len(snapshot.orders)} orders into {settings.orders_db_url}"
     )
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Upgrades the schema of the orders and gateway databases (`make run` and `make run-prod` do it
+    at start-up; a cluster runs this, or run-prod --prepare-only, once per release)."""
+    from bot.db_migrate import upgrade_databases
+
+    upgrade_databases(settings.orders_db_url, settings.gateway_db_url)
+    print("the orders and gateway databases have the current schema")
     return 0
 
 
@@ -83,12 +92,15 @@ def cmd_agent_add(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
     import os
 
+    from bot.db_migrate import upgrade
+    from bot.db_schema import GATEWAY
     from bot.gateway.store import GatewayStore
     from bot.review.agents import AgentAccounts
 
     password = os.environ.get("QKF_NEW_PASSWORD") or (
         sys.stdin.readline().strip() if args.password_stdin else getpass.getpass(f"password for {args.username}: ")
     )
+    upgrade(settings.gateway_db_url, [GATEWAY])
     store = GatewayStore(settings.gateway_db_url)
     try:
         AgentAccounts(store.engine).add(args.username, password, args.role)
@@ -137,6 +149,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Qinkefu command line")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("seed", help="load the demo shop into ORDERS_DB_URL (replaces its content)")
+    commands.add_parser("migrate", help="upgrade the schema of the orders and gateway databases")
     commands.add_parser("build-nlp", help="build the spaCy zh pipeline from the catalogue")
     commands.add_parser("actions", help="run the action server")
     commands.add_parser("gateway", help="run the gateway")
@@ -182,8 +195,10 @@ def main(argv=None) -> int:
 
         os.environ.update(ensure_local_secrets())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # "setup plugin ..." at every import
     handler = {
         "seed": cmd_seed,
+        "migrate": cmd_migrate,
         "build-nlp": cmd_build_nlp,
         "actions": cmd_actions,
         "gateway": cmd_gateway,

@@ -1,6 +1,7 @@
 """Guessing an order's phone tail is stopped: after MAX_FAILURES wrong answers for one order its
 check is locked for LOCK_SECONDS, whatever the conversation or session (the count lives in the
-orders database, so it survives restarts and is shared by every action server replica)."""
+orders database, so it survives restarts and is shared by every action server replica; its table
+is in bot.db_schema)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import create_engine
+from bot.db_schema import phone_tail_failures as failures
 
 logger = logging.getLogger(__name__)
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 3600
-
-metadata = sa.MetaData()
-failures = sa.Table(
-    "phone_tail_failures",
-    metadata,
-    sa.Column("order_id", sa.String(32), primary_key=True),  # as the buyer typed it (known or not)
-    sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("locked_until", sa.DateTime(timezone=True)),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 def _utc(moment: Optional[datetime]) -> Optional[datetime]:
@@ -40,18 +32,11 @@ class PhoneTailLocks:
         self.engine = create_engine(url)
         self.max_failures = max_failures
         self.lock = timedelta(seconds=lock_seconds)
-        self._ready = False
-
-    def _schema(self) -> None:
-        if not self._ready:  # not at import or construction: no database connection before first use
-            metadata.create_all(self.engine)
-            self._ready = True
 
     def _row(self, conn, order_id: str):
         return conn.execute(sa.select(failures).where(failures.c.order_id == order_id)).mappings().first()
 
     def is_locked(self, order_id: str, now: Optional[datetime] = None) -> bool:
-        self._schema()
         now = now or datetime.now(timezone.utc)
         with self.engine.begin() as conn:
             row = self._row(conn, order_id)
@@ -65,7 +50,6 @@ class PhoneTailLocks:
 
     def failed(self, order_id: str, now: Optional[datetime] = None) -> bool:
         """Counts a wrong answer; True when the order is locked now."""
-        self._schema()
         now = now or datetime.now(timezone.utc)
         for _ in range(3):  # two action servers counting the same order at once
             try:
@@ -98,7 +82,6 @@ class PhoneTailLocks:
         return False
 
     def succeeded(self, order_id: str) -> None:
-        self._schema()
         with self.engine.begin() as conn:
             conn.execute(failures.delete().where(failures.c.order_id == order_id))
 

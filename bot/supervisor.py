@@ -176,7 +176,11 @@ def run_services(
 
 
 def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] = None) -> int:
-    """The embedded profile: one process each, SQLite files under var/."""
+    """The embedded profile: one process each, SQLite files under var/ (their schema is upgraded
+    first, here, not by the services)."""
+    from bot.db_migrate import upgrade_databases
+
+    upgrade_databases(settings.orders_db_url, settings.gateway_db_url)
     base = f"http://{settings.host}"
     demo = (
         f"  Demo shop with the widget:  {base}:{settings.gateway_port}/  (log in a demo buyer: ?buyer=B001)\n"

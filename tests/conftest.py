@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import uuid
@@ -29,6 +30,16 @@ SECRET = "test-secret"
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 POSTGRES_ADMIN_URL = os.environ.get("QKF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def migrated(url: str, *parts: str) -> str:
+    """``url`` after the schema upgrade that `make run` does at start-up (every part of the schema
+    unless ``parts`` names some): a new database gets its tables."""
+    from bot.db_migrate import upgrade
+    from bot.db_schema import PARTS
+
+    upgrade(url, list(parts or PARTS))
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -160,9 +171,9 @@ def run_action(action, tracker: Tracker, domain: Dict[str, Any]) -> ActionResult
     return ActionResult(dispatcher.messages, events, domain)
 
 
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A new, empty PostgreSQL database for the module (skipped without a server, failing under CI=true)."""
+@contextlib.contextmanager
+def new_postgres_database():
+    """A new, empty PostgreSQL database, dropped afterwards (skipped without a server, failing under CI=true)."""
     try:
         admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
         with admin.connect() as conn:
@@ -175,7 +186,16 @@ def postgres_url():
     name = f"qkf_test_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'create database "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-    admin.dispose()
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A new, empty PostgreSQL database for the module (skipped without a server, failing under CI=true)."""
+    with new_postgres_database() as url:
+        yield url

@@ -13,6 +13,8 @@ from typing import Dict, List, Optional
 
 import requests
 
+from bot.db_migrate import upgrade
+from bot.db_schema import GATEWAY
 from tests.conftest import ROOT
 
 MODEL = ROOT / "models" / "qinkefu.tar.gz"
@@ -108,10 +110,12 @@ class RunningBot:
         raise AssertionError(f"{name} not ready after {timeout}s")
 
     def start(self, gateway_only: bool = False) -> "RunningBot":
-        """Action server, Rasa and (with ``gateway``) the gateway; ``gateway_only``: just the gateway."""
+        """Action server, Rasa and (with ``gateway``) the gateway; ``gateway_only``: just the gateway.
+        As `make run` does, the schema is upgraded first: the shop's by the seed, the gateway's here."""
         subprocess.run(
             [sys.executable, "-m", "bot", "seed"], cwd=ROOT, env=self.env, check=True, capture_output=True
         )
+        upgrade(self.env["GATEWAY_DB_URL"], [GATEWAY])
         if gateway_only:
             gateway = self._spawn("gateway", [sys.executable, "-m", "bot", "gateway"])
             self._wait(f"{self.gateway_url}/health", gateway, "gateway", 60)

@@ -4,12 +4,13 @@ from datetime import datetime, timezone
 
 import pytest
 
+from bot.db_schema import SHOP
 from bot.orders import RepositoryUnavailable
 from bot.orders.demo_shop import load_demo_shop
 from bot.orders.memory import InMemoryOrderRepository
 from bot.orders.models import ORDER_STATES
 from bot.orders.sql import SqlOrderRepository
-from tests.conftest import ROOT
+from tests.conftest import ROOT, migrated
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
 
@@ -21,7 +22,7 @@ def snapshot():
 
 @pytest.fixture
 def sql(tmp_path, snapshot):
-    repository = SqlOrderRepository(f"sqlite:///{tmp_path / 'shop.db'}")
+    repository = SqlOrderRepository(migrated(f"sqlite:///{tmp_path / 'shop.db'}", SHOP))
     repository.import_shop(snapshot)
     yield repository
     repository.close()

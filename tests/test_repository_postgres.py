@@ -4,14 +4,21 @@ runs; under CI=true (the machines have one) a missing server fails the suite."""
 
 from datetime import datetime, timezone
 
+import pytest
 
 from bot.gateway.store import GatewayStore
 from bot.orders.demo_shop import load_demo_shop
 from bot.orders.memory import InMemoryOrderRepository
 from bot.orders.sql import SqlOrderRepository
-from tests.conftest import ROOT
+from tests.conftest import ROOT, migrated
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def schema(postgres_url):
+    """The shop's and the gateway's tables, both in the module's one database."""
+    migrated(postgres_url)
 
 
 def test_postgres_repository_matches_the_in_memory_one(postgres_url):

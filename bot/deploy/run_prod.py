@@ -7,43 +7,31 @@ import os
 import sys
 from typing import Dict
 
+from bot.db_migrate import upgrade
+from bot.db_schema import GATEWAY, SHOP
 from bot.deploy.databases import ServiceMissing, ensure_database, ensure_redis
 from bot.deploy.profile import ProductionProfile, nginx_binary
-from bot.gateway.store import GatewayStore
 from bot.orders.demo_shop import load_demo_shop
 from bot.orders.sql import SqlOrderRepository
-from bot.review.agents import AgentAccounts
-from bot.review.queue import ReviewQueue
 from bot.settings import Settings, secret_problems
-from bot.training.jobs import metadata as training_jobs_metadata
 from bot.supervisor import run_services
-
-
-def create_gateway_schema(url: str) -> None:
-    """The gateways' tables, created once before several gateways start (they would race)."""
-    store = GatewayStore(url)
-    try:
-        ReviewQueue(store.engine)
-        AgentAccounts(store.engine)
-        training_jobs_metadata.create_all(store.engine)
-    finally:
-        store.close()
 
 
 def prepare(
     profile: ProductionProfile, settings: Settings, reseed: bool = False, with_nginx: bool = True
 ) -> Dict[str, str]:
-    """Checks the services, creates the databases and the gateway schema, seeds the demo shop into
-    an empty shop database and writes the nginx configuration; returns the replicas' environment."""
+    """Checks the services, creates the databases, upgrades the shop and gateway schema (once, here:
+    several gateways starting together would race), seeds the demo shop into an empty shop
+    database and writes the nginx configuration; returns the replicas' environment."""
     if with_nginx:
         nginx_binary()
     ensure_redis(profile.redis_host, profile.redis_port)
     for purpose in ("tracker", "shop", "gateway"):
         ensure_database(profile.database_url(purpose))
-    create_gateway_schema(profile.database_url("gateway"))
+    upgrade(profile.database_url("shop"), [SHOP])
+    upgrade(profile.database_url("gateway"), [GATEWAY])
     shop = SqlOrderRepository(profile.database_url("shop"))
     try:
-        shop.create_schema()
         if reseed or not shop.list_products():
             shop.import_shop(load_demo_shop(settings.demo_shop_file))
     finally:

@@ -1,5 +1,6 @@
 """The gateway's own durable data: buyer sessions, the message history and pending order events.
-SQLite by default (var/gateway.db), PostgreSQL by URL (GATEWAY_DB_URL)."""
+SQLite by default (var/gateway.db), PostgreSQL by URL (GATEWAY_DB_URL). The tables are in
+bot.db_schema; bot.db_migrate.upgrade creates them."""
 
 from __future__ import annotations
 
@@ -12,37 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db import create_engine
 
-metadata = sa.MetaData()
-
-sessions = sa.Table(
-    "gateway_sessions",
-    metadata,
-    sa.Column("session_id", sa.String(64), primary_key=True),
-    sa.Column("buyer_id", sa.String(32), index=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
-)
-messages = sa.Table(
-    "gateway_messages",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("session_id", sa.String(64), nullable=False, index=True),
-    sa.Column("role", sa.String(16), nullable=False),  # buyer | bot | agent | system
-    sa.Column("text", sa.Text, nullable=False, default=""),
-    sa.Column("extra", sa.Text, nullable=False, default="{}"),  # buttons, card, image, parse
-    sa.Column("client_id", sa.String(64)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("session_id", "client_id", name="uq_message_client_id"),
-)
-pending_events = sa.Table(
-    "gateway_pending_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("buyer_id", sa.String(32), nullable=False, index=True),
-    sa.Column("order_id", sa.String(19), nullable=False),
-    sa.Column("event", sa.String(32), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
+from bot.db_schema import gateway_messages as messages
+from bot.db_schema import gateway_pending_events as pending_events
+from bot.db_schema import gateway_sessions as sessions
 
 
 def _utc(moment: Optional[datetime]) -> Optional[datetime]:
@@ -54,7 +27,6 @@ def _utc(moment: Optional[datetime]) -> Optional[datetime]:
 class GatewayStore:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
-        metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

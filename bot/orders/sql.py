@@ -1,4 +1,5 @@
-"""SQL order repository (SQLAlchemy 1.4 Core): SQLite by default, PostgreSQL by URL."""
+"""SQL order repository (SQLAlchemy 1.4 Core): SQLite by default, PostgreSQL by URL. The tables
+are in bot.db_schema; bot.db_migrate.upgrade creates them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,18 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, InterfaceError
 
 from bot.db import create_engine
+from bot.db_schema import (
+    SHOP_CONTENT,
+    buyers,
+    order_items,
+    orders,
+    price_history,
+    price_refunds,
+    products,
+    return_requests,
+    skus,
+    tracking_events,
+)
 from bot.orders.models import (
     Buyer,
     Order,
@@ -25,109 +38,6 @@ from bot.orders.models import (
 )
 from bot.orders.repository import RepositoryUnavailable
 
-metadata = sa.MetaData()
-
-products = sa.Table(
-    "products",
-    metadata,
-    sa.Column("id", sa.String(16), primary_key=True),
-    sa.Column("name", sa.String(64), nullable=False, unique=True),
-    sa.Column("aliases", sa.Text, nullable=False, default="[]"),
-    sa.Column("category", sa.String(32), nullable=False),
-    sa.Column("material", sa.Text, nullable=False),
-    sa.Column("features", sa.Text, nullable=False),
-    sa.Column("care", sa.Text, nullable=False),
-    sa.Column("fades", sa.String(16), nullable=False),
-    sa.Column("quality_note", sa.Text, nullable=False),
-    sa.Column("usage_note", sa.Text, nullable=False),
-    sa.Column("image", sa.Text, nullable=False),
-)
-skus = sa.Table(
-    "skus",
-    metadata,
-    sa.Column("product_id", sa.String(16), sa.ForeignKey("products.id"), primary_key=True),
-    sa.Column("color", sa.String(16), primary_key=True),
-    sa.Column("size", sa.String(16), primary_key=True),
-    sa.Column("price", sa.Numeric(10, 2, asdecimal=False), nullable=False),
-    sa.Column("stock", sa.Integer, nullable=False),
-    sa.Column("restock_at", sa.DateTime(timezone=True)),
-    sa.Column("position", sa.Integer, nullable=False, default=0),  # catalogue order
-)
-price_history = sa.Table(
-    "price_history",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("product_id", sa.String(16), sa.ForeignKey("products.id"), nullable=False),
-    sa.Column("price", sa.Numeric(10, 2, asdecimal=False), nullable=False),
-    sa.Column("effective_from", sa.DateTime(timezone=True), nullable=False),
-)
-buyers = sa.Table(
-    "buyers",
-    metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("phone", sa.String(20), nullable=False),
-    sa.Column("province", sa.String(32), nullable=False),
-)
-orders = sa.Table(
-    "orders",
-    metadata,
-    sa.Column("id", sa.String(19), primary_key=True),
-    sa.Column("buyer_id", sa.String(32), sa.ForeignKey("buyers.id"), nullable=False, index=True),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("paid_at", sa.DateTime(timezone=True)),
-    sa.Column("shipped_at", sa.DateTime(timezone=True)),
-    sa.Column("delivered_at", sa.DateTime(timezone=True)),
-    sa.Column("courier", sa.String(16)),
-    sa.Column("tracking_no", sa.String(32)),
-    sa.Column("province", sa.String(32), nullable=False),
-    sa.Column("address", sa.Text, nullable=False),
-    sa.Column("phone", sa.String(20), nullable=False),
-)
-order_items = sa.Table(
-    "order_items",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("order_id", sa.String(19), sa.ForeignKey("orders.id"), nullable=False, index=True),
-    sa.Column("product_id", sa.String(16), nullable=False),
-    sa.Column("color", sa.String(16), nullable=False),
-    sa.Column("size", sa.String(16), nullable=False),
-    sa.Column("qty", sa.Integer, nullable=False),
-    sa.Column("unit_price", sa.Numeric(10, 2, asdecimal=False), nullable=False),
-)
-tracking_events = sa.Table(
-    "tracking_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("order_id", sa.String(19), sa.ForeignKey("orders.id"), nullable=False, index=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("location", sa.Text, nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-)
-return_requests = sa.Table(
-    "return_requests",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("order_id", sa.String(19), sa.ForeignKey("orders.id"), nullable=False, index=True),
-    sa.Column("buyer_id", sa.String(32), nullable=False, index=True),
-    sa.Column("reason", sa.String(16), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("postage_payer", sa.String(16), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-price_refunds = sa.Table(
-    "price_refunds",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("order_id", sa.String(19), sa.ForeignKey("orders.id"), nullable=False, index=True),
-    sa.Column("buyer_id", sa.String(32), nullable=False),
-    sa.Column("amount", sa.Numeric(10, 2, asdecimal=False), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 T = TypeVar("T")
 
@@ -153,9 +63,6 @@ def _utc(moment: Optional[datetime]) -> Optional[datetime]:
 class SqlOrderRepository:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
-
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -358,11 +265,22 @@ class SqlOrderRepository:
         return [PriceRefund(**{**dict(r), "created_at": _utc(r["created_at"])}) for r in rows]
 
     # -- seeding ---------------------------------------------------------------------------
+    @staticmethod
+    def _clear(conn: Any) -> None:
+        if conn.dialect.name == "postgresql":
+            # The id sequences start again at 1, as after the tables were first created.
+            names = ", ".join(table.name for table in SHOP_CONTENT)
+            conn.execute(sa.text(f"TRUNCATE TABLE {names} RESTART IDENTITY"))
+            return
+        for table in reversed(sa.schema.sort_tables(SHOP_CONTENT)):  # rows that refer to others first
+            conn.execute(table.delete())
+
     @_unavailable_on_connection_error
     def import_shop(self, snapshot: ShopSnapshot) -> None:
-        metadata.drop_all(self.engine)
-        self.create_schema()
+        """Replaces the shop's content (catalogue, buyers, orders, returns, refunds) with ``snapshot``
+        in one transaction; the tables must exist (bot.db_migrate.upgrade)."""
         with self.engine.begin() as conn:
+            self._clear(conn)
             for p in snapshot.products:
                 conn.execute(
                     products.insert().values(

@@ -10,25 +10,11 @@ from typing import Dict, Optional
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from bot.db_schema import agent_accounts as accounts
+from bot.db_schema import agent_logins as logins
+
 ROLES = ("agent", "trainer")
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-accounts = sa.Table(
-    "agent_accounts",
-    metadata,
-    sa.Column("username", sa.String(64), primary_key=True),
-    sa.Column("password_hash", sa.String(255), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-logins = sa.Table(
-    "agent_logins",
-    metadata,
-    sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("username", sa.String(64), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 def hash_password(password: str, salt: Optional[bytes] = None) -> str:
@@ -58,7 +44,6 @@ class AgentAccounts:
     def __init__(self, engine: sa.engine.Engine, session_hours: float = 8) -> None:
         self.engine = engine
         self.session_lifetime = timedelta(hours=session_hours)
-        metadata.create_all(engine)
 
     def add(self, username: str, password: str, role: str = "agent") -> None:
         if role not in ROLES:

@@ -10,46 +10,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
-
-suggestions = sa.Table(
-    "review_suggestions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("session_id", sa.String(64), nullable=False, index=True),
-    sa.Column("buyer_id", sa.String(32)),
-    sa.Column("buyer_text", sa.Text, nullable=False, default=""),
-    sa.Column("intent", sa.String(64)),
-    sa.Column("confidence", sa.Float),
-    sa.Column("parse", sa.Text, nullable=False, default="[]"),
-    sa.Column("replies", sa.Text, nullable=False, default="[]"),
-    sa.Column("reason", sa.Text, nullable=False, default=""),
-    # auto_sent | pending | sent | edited | rejected
-    sa.Column("status", sa.String(16), nullable=False, index=True),
-    sa.Column("handled_by", sa.String(64)),
-    sa.Column("final_text", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("handled_at", sa.DateTime(timezone=True)),
-)
-conversations = sa.Table(
-    "review_conversations",
-    metadata,
-    sa.Column("session_id", sa.String(64), primary_key=True),
-    sa.Column("taken_over_by", sa.String(64)),
-    sa.Column("human_requested_at", sa.DateTime(timezone=True)),
-)
-candidates = sa.Table(
-    "training_candidates",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("predicted_intent", sa.String(64)),
-    sa.Column("correct_intent", sa.String(64)),
-    sa.Column("source", sa.String(16), nullable=False),  # rejected | edited
-    sa.Column("agent", sa.String(64)),
-    sa.Column("status", sa.String(16), nullable=False, default="open"),  # open | accepted | dismissed
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
+from bot.db_schema import review_conversations as conversations
+from bot.db_schema import review_suggestions as suggestions
+from bot.db_schema import training_candidates as candidates
 
 
 def _now() -> datetime:
@@ -72,7 +35,6 @@ class AlreadyHandled(RuntimeError):
 class ReviewQueue:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     # -- turns -----------------------------------------------------------------------------
     def record_turn(

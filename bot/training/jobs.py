@@ -17,36 +17,12 @@ from typing import Any, Dict, List, Optional, Sequence
 import aiohttp
 import sqlalchemy as sa
 
+from bot.db_schema import trained_models as models
+from bot.db_schema import training_jobs as jobs
 from bot.training.rasa_env import rasa_env
 
 logger = logging.getLogger(__name__)
-metadata = sa.MetaData()
 PROGRESS = re.compile(r"Epochs:\s+(\d+)%")
-
-jobs = sa.Table(
-    "training_jobs",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("status", sa.String(16), nullable=False),  # training | evaluating | swapped | kept | failed
-    sa.Column("progress", sa.Integer, nullable=False, default=0),
-    sa.Column("message", sa.Text, nullable=False, default=""),
-    sa.Column("model", sa.String(128)),
-    sa.Column("accuracy", sa.Float),
-    sa.Column("previous_accuracy", sa.Float),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-)
-models = sa.Table(
-    "trained_models",
-    metadata,
-    sa.Column("name", sa.String(128), primary_key=True),
-    sa.Column("path", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("accuracy", sa.Float),
-    sa.Column("macro_f1", sa.Float),
-    sa.Column("report_dir", sa.Text),
-    sa.Column("active", sa.Boolean, nullable=False, default=False),
-)
 
 
 class JobRunning(RuntimeError):
@@ -68,7 +44,6 @@ class TrainingJobs:
         self.models_dir = Path(models_dir)
         # Every Rasa replica loads the new model (behind a load balancer one PUT would reach one).
         self.rasa_urls = [url.rstrip("/") for url in rasa_urls]
-        metadata.create_all(engine)
         self._task: Optional[asyncio.Task] = None
 
     # -- state -----------------------------------------------------------------------------

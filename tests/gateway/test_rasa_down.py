@@ -12,6 +12,8 @@ import requests
 import socketio
 import yaml
 
+from bot.db_migrate import upgrade
+from bot.db_schema import GATEWAY
 from tests.conftest import ROOT
 from tests.servers import free_port
 
@@ -28,6 +30,7 @@ def test_rasa_down_gives_the_busy_reply(tmp_path):
         ORDERS_DB_URL=f"sqlite:///{tmp_path / 'shop.db'}",
         UPLOADS_DIR=str(tmp_path / "uploads"),
     )
+    upgrade(env["GATEWAY_DB_URL"], [GATEWAY])  # as `make run` does before it starts the gateway
     gateway = subprocess.Popen([sys.executable, "-m", "bot", "gateway"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

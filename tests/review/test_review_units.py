@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from bot.db_schema import GATEWAY
 from bot.gateway.store import GatewayStore
 from bot.review.agents import AgentAccounts, check_password, hash_password
 from bot.review.queue import AlreadyHandled, ReviewQueue
 from bot.review.routing import RoutingPolicy
-from tests.conftest import ROOT
+from tests.conftest import ROOT, migrated
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_routing_follows_the_shop_policy(policy):
 
 
 def queue_on(path):
-    return ReviewQueue(sa.create_engine(f"sqlite:///{path}", future=True, connect_args={"check_same_thread": False, "timeout": 15}))
+    return ReviewQueue(sa.create_engine(migrated(f"sqlite:///{path}", GATEWAY), future=True, connect_args={"check_same_thread": False, "timeout": 15}))
 
 
 def test_exactly_one_of_many_concurrent_agents_wins(tmp_path):
@@ -120,7 +121,7 @@ def test_passwords_are_hashed_with_scrypt_and_sessions_expire(tmp_path):
     stored = hash_password("correct horse")
     assert stored.startswith("scrypt$") and "correct horse" not in stored
     assert check_password("correct horse", stored) and not check_password("wrong", stored)
-    store = GatewayStore(f"sqlite:///{tmp_path / 'g.db'}")
+    store = GatewayStore(migrated(f"sqlite:///{tmp_path / 'g.db'}", GATEWAY))
     accounts = AgentAccounts(store.engine, session_hours=1)
     accounts.add("alice", "correct horse")
     assert accounts.login("alice", "nope") is None and accounts.login("nobody", "correct horse") is None

@@ -8,10 +8,11 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from bot.db_schema import GATEWAY
 from bot.gateway.conversation import Conversations
 from bot.review.queue import ReviewQueue
 from bot.review.routing import RoutingPolicy
-from tests.conftest import ROOT
+from tests.conftest import ROOT, migrated
 
 STRINGS = yaml.safe_load((ROOT / "data/shop/gateway_strings.yml").read_text(encoding="utf-8"))["gateway"]
 
@@ -29,7 +30,7 @@ class FakeStore:
 @pytest.fixture
 def setup(tmp_path):
     policy = dataclasses.replace(RoutingPolicy.load(ROOT / "data/shop/routing.yml"), agent_timeout_seconds=0.2)
-    queue = ReviewQueue(sa.create_engine(f"sqlite:///{tmp_path / 'q.db'}", future=True, connect_args={"check_same_thread": False}))
+    queue = ReviewQueue(sa.create_engine(migrated(f"sqlite:///{tmp_path / 'q.db'}", GATEWAY), future=True, connect_args={"check_same_thread": False}))
     store = FakeStore()
 
     async def notify(*_):
@@ -87,7 +88,7 @@ def test_a_reply_an_agent_already_handled_is_left_alone(setup):
 def test_a_signed_in_agent_counts_as_online(tmp_path):
     from bot.review.agents import AgentAccounts
 
-    accounts = AgentAccounts(sa.create_engine(f"sqlite:///{tmp_path / 'a.db'}", future=True))
+    accounts = AgentAccounts(sa.create_engine(migrated(f"sqlite:///{tmp_path / 'a.db'}", GATEWAY), future=True))
     assert not accounts.agents_signed_in()
     accounts.add("alice", "correct-horse-9", "agent")
     accounts.add("tina", "correct-horse-9", "trainer")

@@ -1,0 +1,1 @@
+"""The revisions, one branch per part of the schema: shop_NNNN_*.py and gateway_NNNN_*.py."""
