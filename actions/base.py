@@ -13,11 +13,11 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import services
-from bot.identity import verify_buyer_token
-from bot.orders import RepositoryUnavailable
-from bot.orders.models import Order, Product
-from bot.orders.resolution import OrderClues, Resolution, read_clues, resolve
+from bot.action_server import services
+from bot.shop.identity import verify_buyer_token
+from bot.shop.orders import RepositoryUnavailable
+from bot.shop.orders.models import Order, Product
+from bot.shop.orders.resolution import OrderClues, Resolution, read_clues, resolve
 from bot.reply_details import REPLY_KEY, ReplyDetails
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class ShopContext:
     def resolve_order(
         self, intent: Optional[str] = None, prefer: Optional[Callable[[Order], bool]] = None
     ) -> Resolution:
-        """Which order the buyer means (bot/orders/resolution.py): the one named by number in this
+        """Which order the buyer means (bot/shop/orders/resolution.py): the one named by number in this
         message, else the one named earlier unless this message names a product it does not hold,
         else the logged-in buyer's orders narrowed by the message's clues and ranked by the
         intent's natural states. Only orders the buyer may see are ever considered."""

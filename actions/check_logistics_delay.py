@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext
 from actions.check_order_status import ActionCheckOrderStatus
-from bot.orders.models import IN_TRANSIT, Order
+from bot.shop.orders.models import IN_TRANSIT, Order
 
 class ActionCheckLogisticsDelay(ShopAction):
     def name(self) -> Text:

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext
 from actions.tell_ship_time import ActionTellShipTime
-from bot.orders.models import Order
+from bot.shop.orders.models import Order
 
 
 class ActionCheckOrderStatus(ShopAction):

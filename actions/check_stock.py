@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext
-from bot.orders.models import Product, Sku
+from bot.shop.orders.models import Product, Sku
 
 
 # An alternative product is called "about the same price" only within this share of the price.

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext
-from bot.orders.models import Order
+from bot.shop.orders.models import Order
 
 PAID_STATES = ("paid", "shipped", "out_for_delivery", "delivered", "exception")
 

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ReplyDetailsFormValidation, ShopContext
-from bot.orders import RepositoryUnavailable
+from bot.shop.orders import RepositoryUnavailable
 
 
 class OrderProofValidation(ReplyDetailsFormValidation, abc.ABC):

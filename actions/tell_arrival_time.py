@@ -10,8 +10,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext
-from bot.orders.models import IN_TRANSIT
-from bot.places import quote
+from bot.shop.orders.models import IN_TRANSIT
+from bot.shop.places import quote
 
 
 class ActionTellArrivalTime(ShopAction):

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext
-from bot.places import quote
+from bot.shop.places import quote
 
 
 class ActionTellCourier(ShopAction):

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, ShopContext, latest_entity, message_metadata
 from actions.tell_arrival_time import ActionTellArrivalTime
-from bot.orders.models import Order
+from bot.shop.orders.models import Order
 
 
 SHIP_TIME_STATES = ("paid", "shipped", "out_for_delivery")

@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ReplyDispatcher, ShopContext
 from actions.order_proof import OrderProofValidation
-from bot.orders import RepositoryUnavailable
+from bot.shop.orders import RepositoryUnavailable
 from bot.reply_details import ReplyDetails
 
 RETURNABLE_ORDER_STATES = ("delivered",)

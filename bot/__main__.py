@@ -13,8 +13,8 @@ from bot.settings import Settings, ensure_local_secrets, load_dotenv
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     from bot.db_migrate import upgrade
     from bot.db_schema import SHOP
-    from bot.orders.demo_shop import load_demo_shop
-    from bot.orders.sql import SqlOrderRepository
+    from bot.shop.orders.demo_shop import load_demo_shop
+    from bot.shop.orders.sql import SqlOrderRepository
 
     upgrade(settings.orders_db_url, [SHOP])
     snapshot = load_demo_shop(settings.demo_shop_file)
@@ -39,11 +39,11 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_build_nlp(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.lexicon import Lexicon
+    from bot.shop.lexicon import Lexicon
     from bot.rasa_server.nlp.build_spacy import build_pipeline
     from bot.rasa_server.nlp.shop_terms import shop_terms
-    from bot.orders import build_repository
-    from bot.policy import ShopPolicy
+    from bot.shop.orders import build_repository
+    from bot.shop.policy import ShopPolicy
 
     repository = build_repository(settings.orders_db_url)
     terms = shop_terms(
@@ -55,7 +55,7 @@ def cmd_build_nlp(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_actions(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.action_server import serve
+    from bot.action_server.app import serve
 
     serve(settings)
     return 0
@@ -81,7 +81,7 @@ def cmd_run_prod(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.identity import issue_buyer_token
+    from bot.shop.identity import issue_buyer_token
 
     print(issue_buyer_token(settings.buyer_token_secret, args.buyer_id, args.ttl))
     return 0

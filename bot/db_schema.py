@@ -116,7 +116,7 @@ price_refunds = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
-# Wrong phone tails per order (bot.phone_lock), in the orders database so every action server
+# Wrong phone tails per order (bot.shop.phone_lock), in the orders database so every action server
 # replica shares the count.
 phone_tail_failures = sa.Table(
     "phone_tail_failures",

@@ -16,14 +16,14 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import services
-from bot.identity import issue_buyer_token
-from bot.lexicon import Lexicon
-from bot.orders.demo_shop import load_demo_shop
-from bot.orders.memory import InMemoryOrderRepository
-from bot.policy import ShopPolicy
+from bot.action_server import services
+from bot.shop.identity import issue_buyer_token
+from bot.shop.lexicon import Lexicon
+from bot.shop.orders.demo_shop import load_demo_shop
+from bot.shop.orders.memory import InMemoryOrderRepository
+from bot.shop.policy import ShopPolicy
 from bot.reply_details import ReplyDetails
-from bot.size_chart import SizeChart
+from bot.shop.size_chart import SizeChart
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret"

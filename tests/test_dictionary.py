@@ -2,11 +2,11 @@
 
 import jieba
 
-from bot.lexicon import Lexicon
+from bot.shop.lexicon import Lexicon
 from bot.rasa_server.nlp.build_spacy import load_jieba_dictionaries
 from bot.rasa_server.nlp.shop_terms import read_dictionary_words, shop_terms
-from bot.orders.demo_shop import load_demo_shop
-from bot.policy import ShopPolicy
+from bot.shop.orders.demo_shop import load_demo_shop
+from bot.shop.policy import ShopPolicy
 from tests.conftest import ROOT
 
 

@@ -1,11 +1,11 @@
-"""Order resolution rules (bot/orders/resolution.py), one test per rule, on the demo buyers' orders."""
+"""Order resolution rules (bot/shop/orders/resolution.py), one test per rule, on the demo buyers' orders."""
 
 from datetime import datetime, timezone
 
 import pytest
 
-from bot.lexicon import Lexicon
-from bot.orders.resolution import OrderClues, read_clues, resolve
+from bot.shop.lexicon import Lexicon
+from bot.shop.orders.resolution import OrderClues, read_clues, resolve
 from tests.conftest import ROOT
 
 LEXICON = Lexicon.load(ROOT / "data/shop/lexicon.yml")

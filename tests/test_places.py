@@ -1,8 +1,8 @@
-"""Courier reach and days per place (bot/places.py) and the lexicon's place, size and care words."""
+"""Courier reach and days per place (bot/shop/places.py) and the lexicon's place, size and care words."""
 
-from bot.lexicon import Lexicon
-from bot.places import quote
-from bot.policy import ShopPolicy
+from bot.shop.lexicon import Lexicon
+from bot.shop.places import quote
+from bot.shop.policy import ShopPolicy
 from tests.conftest import ROOT
 
 POLICY = ShopPolicy.load(ROOT / "data/shop/policy.yml")

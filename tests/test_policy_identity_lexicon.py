@@ -2,9 +2,9 @@ import time
 
 import pytest
 
-from bot.identity import issue_buyer_token, verify_buyer_token
-from bot.lexicon import Lexicon
-from bot.policy import PolicyError, ShopPolicy
+from bot.shop.identity import issue_buyer_token, verify_buyer_token
+from bot.shop.lexicon import Lexicon
+from bot.shop.policy import PolicyError, ShopPolicy
 from tests.conftest import ROOT
 
 

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.gateway.store import GatewayStore
-from bot.orders.demo_shop import load_demo_shop
-from bot.orders.memory import InMemoryOrderRepository
-from bot.orders.sql import SqlOrderRepository
+from bot.shop.orders.demo_shop import load_demo_shop
+from bot.shop.orders.memory import InMemoryOrderRepository
+from bot.shop.orders.sql import SqlOrderRepository
 from tests.conftest import ROOT, migrated
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)

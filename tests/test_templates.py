@@ -126,7 +126,7 @@ def test_every_template_has_two_or_three_wordings_with_the_same_values_and_butto
 
 
 def test_every_return_request_state_has_a_status_template():
-    from bot.orders.models import RETURN_STATES
+    from bot.shop.orders.models import RETURN_STATES
 
     responses = domain_responses()
     assert all(f"utter_return_status_{state}" in responses for state in RETURN_STATES)

@@ -11,8 +11,8 @@ from bot.db_migrate import upgrade
 from bot.db_schema import GATEWAY, SHOP
 from bot.deploy.databases import ServiceMissing, ensure_database, ensure_redis
 from bot.deploy.profile import ProductionProfile, nginx_binary
-from bot.orders.demo_shop import load_demo_shop
-from bot.orders.sql import SqlOrderRepository
+from bot.shop.orders.demo_shop import load_demo_shop
+from bot.shop.orders.sql import SqlOrderRepository
 from bot.settings import Settings, secret_problems
 from bot.supervisor import run_services
 

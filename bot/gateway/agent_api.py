@@ -14,7 +14,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.gateway.staff_auth import COOKIE, register_login, serve_console_assets, staff_only
-from bot.identity import issue_buyer_token
+from bot.shop.identity import issue_buyer_token
 from bot.review.agents import AgentAccounts
 from bot.review.queue import AlreadyHandled
 from bot.settings import Settings

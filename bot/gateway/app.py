@@ -24,8 +24,8 @@ from bot.gateway import security
 from bot.gateway.rate_limit import RateLimiter, SessionLocks
 from bot.gateway.store import GatewayStore
 from bot.gateway.trainer_api import demo_preview_values, register_trainer_console
-from bot.identity import issue_buyer_token, verify_buyer_token
-from bot.orders import build_repository
+from bot.shop.identity import issue_buyer_token, verify_buyer_token
+from bot.shop.orders import build_repository
 from bot.review.agents import AgentAccounts
 from bot.review.queue import ReviewQueue
 from bot.review.routing import RoutingPolicy

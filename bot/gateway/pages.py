@@ -10,7 +10,7 @@ from typing import Optional
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.identity import issue_buyer_token
+from bot.shop.identity import issue_buyer_token
 from bot.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

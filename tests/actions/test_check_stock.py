@@ -1,5 +1,5 @@
 from actions.check_stock import ActionCheckStock
-from bot.orders import RepositoryUnavailable
+from bot.shop.orders import RepositoryUnavailable
 from bot.reply_details import REPLY_KEY, ReplyDetails
 from tests.conftest import make_tracker, run_action
 

@@ -20,10 +20,10 @@ from bot.db_migrate import (
 )
 from bot.db_schema import GATEWAY, PARTS, SHOP, phone_tail_failures, table_names, training_jobs
 from bot.gateway.store import GatewayStore
-from bot.orders.demo_shop import load_demo_shop
-from bot.orders.memory import InMemoryOrderRepository
-from bot.orders.sql import SqlOrderRepository
-from bot.phone_lock import PhoneTailLocks
+from bot.shop.orders.demo_shop import load_demo_shop
+from bot.shop.orders.memory import InMemoryOrderRepository
+from bot.shop.orders.sql import SqlOrderRepository
+from bot.shop.phone_lock import PhoneTailLocks
 from bot.review.agents import AgentAccounts
 from bot.review.queue import ReviewQueue
 from bot.settings import Settings

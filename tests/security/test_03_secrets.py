@@ -11,7 +11,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from bot.identity import verify_buyer_token
+from bot.shop.identity import verify_buyer_token
 from bot.settings import SECRET_NAMES, read_env_file
 from tests.conftest import ROOT
 

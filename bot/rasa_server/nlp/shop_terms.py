@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Set
 
-from bot.lexicon import Lexicon
-from bot.orders.models import Product
-from bot.policy import ShopPolicy
+from bot.shop.lexicon import Lexicon
+from bot.shop.orders.models import Product
+from bot.shop.policy import ShopPolicy
 
 
 def size_words(size: str, lexicon: Lexicon) -> List[str]:

@@ -1,4 +1,4 @@
--- The shop tables as bot/orders/sql.py and bot/phone_lock.py created them
+-- The shop tables as bot/shop/orders/sql.py and bot/shop/phone_lock.py created them
 -- (metadata.create_all, SQLAlchemy 1.4.54, postgresql dialect) before the project had migrations.
 -- Frozen: the tests take over databases like this one. Never edit.
 

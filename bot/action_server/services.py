@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.lexicon import Lexicon
-from bot.phone_lock import PhoneTailLocks
-from bot.orders import OrderRepository, build_repository
-from bot.policy import ShopPolicy
+from bot.shop.lexicon import Lexicon
+from bot.shop.phone_lock import PhoneTailLocks
+from bot.shop.orders import OrderRepository, build_repository
+from bot.shop.policy import ShopPolicy
 from bot.settings import Settings
-from bot.size_chart import SizeChart
+from bot.shop.size_chart import SizeChart
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Dict, List, Optional
 
-from bot.orders.models import Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
+from bot.shop.orders.models import Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
 
 
 class InMemoryOrderRepository:

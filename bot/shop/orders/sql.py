@@ -24,7 +24,7 @@ from bot.db_schema import (
     skus,
     tracking_events,
 )
-from bot.orders.models import (
+from bot.shop.orders.models import (
     Buyer,
     Order,
     OrderItem,
@@ -36,7 +36,7 @@ from bot.orders.models import (
     Sku,
     TrackingEvent,
 )
-from bot.orders.repository import RepositoryUnavailable
+from bot.shop.orders.repository import RepositoryUnavailable
 
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from typing import Optional
 from rasa_sdk.endpoint import create_app as create_rasa_sdk_app
 from sanic import Sanic, response
 
-from bot import services
+from bot.action_server import services
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 
 import yaml
 
-from bot.orders.models import (
+from bot.shop.orders.models import (
     ORDER_STATES,
     Buyer,
     Order,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from bot.orders.models import Order, Product
+from bot.shop.orders.models import Order, Product
 
 IN_TRANSIT = ("shipped", "out_for_delivery", "exception")
 PAID = ("paid", "shipped", "out_for_delivery", "delivered", "exception")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.policy import Courier, ShopPolicy
+from bot.shop.policy import Courier, ShopPolicy
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Protocol
 
-from bot.orders.models import Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
+from bot.shop.orders.models import Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
 
 
 class RepositoryUnavailable(RuntimeError):
