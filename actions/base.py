@@ -14,11 +14,11 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.action_server import services
+from bot.reply_details import REPLY_KEY, ReplyDetails
 from bot.shop.identity import verify_buyer_token
 from bot.shop.orders import RepositoryUnavailable
 from bot.shop.orders.models import Order, Product
 from bot.shop.orders.resolution import OrderClues, Resolution, read_clues, resolve
-from bot.reply_details import REPLY_KEY, ReplyDetails
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +106,7 @@ class ShopContext:
     def latest_intent(self) -> Optional[str]:
         return (self.tracker.latest_message.get("intent") or {}).get("name")
 
-    def resolve_order(
-        self, intent: Optional[str] = None, prefer: Optional[Callable[[Order], bool]] = None
-    ) -> Resolution:
+    def resolve_order(self, intent: Optional[str] = None, prefer: Optional[Callable[[Order], bool]] = None) -> Resolution:
         """Which order the buyer means (bot/shop/orders/resolution.py): the one named by number in this
         message, else the one named earlier unless this message names a product it does not hold,
         else the logged-in buyer's orders narrowed by the message's clues and ranked by the
@@ -135,13 +133,14 @@ class ShopContext:
         return result
 
     def order_clues(self) -> OrderClues:
+        color, size = self.color(), self.size()
         return read_clues(
             self.latest_text(),
             self.repository.list_products(),
             self.lexicon.order_time_words,
             self.lexicon.order_state_words,
-            colors=[self.color()] if self.color() else [],
-            sizes=[self.size()] if self.size() else [],
+            colors=[color] if color else [],
+            sizes=[size] if size else [],
             viewed_product=str(message_metadata(self.tracker).get("product_id") or "") or None,
         )
 
@@ -361,9 +360,7 @@ class ShopAction(Action, abc.ABC):
     def act(self, dispatcher: CollectingDispatcher, shop: ShopContext) -> List[EventType]:
         """Utter responses and return the action's own events."""
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         shop = ShopContext(tracker)
         try:
             events = self.act(ReplyDispatcher(dispatcher, shop), shop)

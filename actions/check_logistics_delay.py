@@ -13,6 +13,7 @@ from actions.base import ShopAction, ShopContext
 from actions.check_order_status import ActionCheckOrderStatus
 from bot.shop.orders.models import IN_TRANSIT, Order
 
+
 class ActionCheckLogisticsDelay(ShopAction):
     def name(self) -> Text:
         return "action_check_logistics_delay"

@@ -49,6 +49,7 @@ class ActionCheckOrderStatus(ShopAction):
                 response="utter_order_out_for_delivery", order_id=order.id, event_time=event_time, event=event
             )
         elif order.status == "delivered":
+            assert order.delivered_at is not None  # a delivered order has its delivery time
             dispatcher.utter_message(
                 response="utter_order_delivered", order_id=order.id, delivered_at=shop.format_datetime(order.delivered_at)
             )

@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import ShopAction, ShopContext
 from bot.shop.orders.models import Product, Sku
 
-
 # An alternative product is called "about the same price" only within this share of the price.
 SIMILAR_PRICE = 0.2
 
@@ -61,7 +60,10 @@ class ActionCheckStock(ShopAction):
         if color and size:
             dispatcher.utter_message(
                 response="utter_stock_available_sku",
-                product=product.name, color=color, size=size, price=f"{available[0].price:g}",
+                product=product.name,
+                color=color,
+                size=size,
+                price=f"{available[0].price:g}",
             )
         elif color or size:
             dispatcher.utter_message(
@@ -88,14 +90,11 @@ class ActionCheckStock(ShopAction):
         return min(dates) if dates else None
 
     @staticmethod
-    def _utter_alternative(
-        dispatcher, shop: ShopContext, product: Product, color: Optional[str], size: Optional[str]
-    ) -> None:
+    def _utter_alternative(dispatcher, shop: ShopContext, product: Product, color: Optional[str], size: Optional[str]) -> None:
         # First choice: the same product in the buyer's size (or colour) with another variant in stock.
         if color or size:
             siblings = [
-                s for s in product.skus
-                if s.in_stock and ((size and s.size == size) or (not size and color and s.color != color))
+                s for s in product.skus if s.in_stock and ((size and s.size == size) or (not size and color and s.color != color))
             ]
             if siblings:
                 dispatcher.utter_message(
@@ -106,8 +105,7 @@ class ActionCheckStock(ShopAction):
                 return
         # Otherwise: an in-stock product of the same category, closest in price.
         candidates = [
-            p for p in shop.repository.list_products()
-            if p.id != product.id and p.category == product.category and p.in_stock
+            p for p in shop.repository.list_products() if p.id != product.id and p.category == product.category and p.in_stock
         ]
         if candidates:
             best = min(candidates, key=lambda p: abs(p.lowest_price - product.lowest_price))

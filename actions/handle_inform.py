@@ -62,8 +62,10 @@ class ActionHandleInform(ShopAction):
                     return False
                 seen_user = True
                 continue
-            if seen_user and event.get("event") == "action" and event.get("name") not in (
-                "action_listen", "action_extract_slots", None
+            if (
+                seen_user
+                and event.get("event") == "action"
+                and event.get("name") not in ("action_listen", "action_extract_slots", None)
             ):
                 return event.get("name") in STOCK_ANSWERS
         return False

@@ -30,9 +30,7 @@ class ActionHandlePriceDifference(ShopAction):
             return []
         existing = shop.repository.price_refunds_for_order(order.id)
         if existing:
-            dispatcher.utter_message(
-                response="utter_price_refund_exists", order_id=order.id, amount=f"{existing[0].amount:g}"
-            )
+            dispatcher.utter_message(response="utter_price_refund_exists", order_id=order.id, amount=f"{existing[0].amount:g}")
             return []
         difference = self.difference(shop, order)
         shop.note("amount", f"order_items.{order.id} unit prices - skus current prices")

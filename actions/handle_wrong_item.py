@@ -34,9 +34,7 @@ class ActionHandleWrongItem(ShopAction):
         open_requests = [r for r in shop.repository.return_requests_for_order(order.id) if r.status in OPEN_RETURN_STATES]
         if open_requests:
             # Never registered twice: the open request is named instead.
-            dispatcher.utter_message(
-                response="utter_return_already_requested", order_id=order.id, request_id=open_requests[0].id
-            )
+            dispatcher.utter_message(response="utter_return_already_requested", order_id=order.id, request_id=open_requests[0].id)
             return []
         request = shop.repository.create_return_request(
             order.id, shop.buyer_id() or order.buyer_id, "seller_error", kind, "seller"

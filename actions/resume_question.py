@@ -8,10 +8,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer_fading import ActionAnswerFading
-from actions.answer_picture_mismatch import ActionAnswerPictureMismatch
-from actions.tell_arrival_time import ActionTellArrivalTime
-from actions.tell_ship_time import ActionTellShipTime
 from actions.answer_material import ActionAnswerMaterial
+from actions.answer_picture_mismatch import ActionAnswerPictureMismatch
 from actions.answer_usage import ActionAnswerUsage
 from actions.base import ShopAction, ShopContext
 from actions.check_logistics_delay import ActionCheckLogisticsDelay
@@ -19,6 +17,8 @@ from actions.check_order_status import ActionCheckOrderStatus
 from actions.check_stock import ActionCheckStock
 from actions.handle_price_difference import ActionHandlePriceDifference
 from actions.handle_wrong_item import ActionHandleWrongItem
+from actions.tell_arrival_time import ActionTellArrivalTime
+from actions.tell_ship_time import ActionTellShipTime
 
 # pending_question -> the action that answers it
 RESUMABLE: Dict[str, Type[ShopAction]] = {

@@ -28,9 +28,7 @@ class ActionSubmitReturn(ShopAction):
         open_requests = [r for r in shop.repository.return_requests_for_order(order.id) if r.status in OPEN_RETURN_STATES]
         if open_requests:
             request = open_requests[0]
-            dispatcher.utter_message(
-                response="utter_return_already_requested", order_id=order.id, request_id=request.id
-            )
+            dispatcher.utter_message(response="utter_return_already_requested", order_id=order.id, request_id=request.id)
             dispatcher.utter_message(response=f"utter_return_status_{request.status}", request_id=request.id)
             return reset
         if order.status == "returned":

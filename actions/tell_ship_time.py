@@ -8,10 +8,9 @@ from typing import List, Optional, Text, Tuple
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ShopAction, ShopContext, latest_entity, message_metadata
+from actions.base import ShopAction, ShopContext, message_metadata
 from actions.tell_arrival_time import ActionTellArrivalTime
 from bot.shop.orders.models import Order
-
 
 SHIP_TIME_STATES = ("paid", "shipped", "out_for_delivery")
 
@@ -35,6 +34,7 @@ class ActionTellShipTime(ShopAction):
         if order.status == "paid":
             self.describe_paid(dispatcher, shop, order)
         else:
+            assert order.shipped_at is not None  # a shipped or out-for-delivery order has its ship time
             dispatcher.utter_message(
                 response="utter_ship_time_shipped",
                 order_id=order.id,
@@ -47,11 +47,10 @@ class ActionTellShipTime(ShopAction):
     @staticmethod
     def describe_paid(dispatcher: CollectingDispatcher, shop: ShopContext, order: Order) -> None:
         """A paid order's ship deadline, or an apology and a new promise when it is overdue."""
+        assert order.paid_at is not None  # a paid order has its payment time
         deadline = order.paid_at + timedelta(hours=shop.policy.ship_within_hours)
         if deadline >= shop.now():
-            dispatcher.utter_message(
-                response="utter_ship_time_order", order_id=order.id, deadline=shop.format_datetime(deadline)
-            )
+            dispatcher.utter_message(response="utter_ship_time_order", order_id=order.id, deadline=shop.format_datetime(deadline))
         else:
             new_promise = shop.now() + timedelta(hours=shop.policy.overdue_new_promise_hours)
             dispatcher.utter_message(

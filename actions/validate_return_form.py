@@ -11,8 +11,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ReplyDispatcher, ShopContext
 from actions.order_proof import OrderProofValidation
-from bot.shop.orders import RepositoryUnavailable
 from bot.reply_details import ReplyDetails
+from bot.shop.orders import RepositoryUnavailable
 
 RETURNABLE_ORDER_STATES = ("delivered",)
 # Messages that report a problem: the apology comes before anything else
@@ -82,9 +82,7 @@ class ValidateReturnForm(OrderProofValidation):
         return days <= shop.policy.return_window_days
 
     # -- extraction ------------------------------------------------------------------------
-    async def extract_order_id(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    async def extract_order_id(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         """A logged-in buyer who names no order gets the order the message points to (product,
         time and state words; delivered orders first), named back to them; several fitting
         orders are offered to pick from."""
@@ -108,8 +106,10 @@ class ValidateReturnForm(OrderProofValidation):
         recent = result.order
         if recent is None:
             orders = shop.repository.orders_for_buyer(buyer_id)
-            recent = None if result.reason == "no_order_for_product" else next(
-                (o for o in orders if o.status in RETURNABLE_ORDER_STATES), None
+            recent = (
+                None
+                if result.reason == "no_order_for_product"
+                else next((o for o in orders if o.status in RETURNABLE_ORDER_STATES), None)
             )
         if recent is None:
             return {}

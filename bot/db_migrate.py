@@ -13,12 +13,12 @@ import logging
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bot.db import create_engine
@@ -67,9 +67,7 @@ def include_tables_of(parts: Iterable[str]):
 def differences(connection, parts: Iterable[str] = PARTS) -> list:
     """What Alembic's autogenerate would change for the database to match bot.db_schema (the tables
     of ``parts``): [] when they agree."""
-    context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "include_object": include_tables_of(parts)}
-    )
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": include_tables_of(parts)})
     return compare_metadata(context, metadata)
 
 
@@ -96,8 +94,10 @@ def upgrade(database_url: str, parts: Sequence[str] = tuple(PARTS)) -> None:
             after = current_revisions(connection)
         if after != before:
             logger.info(
-                "schema of %s upgraded: %s -> %s", engine.url.render_as_string(hide_password=True),
-                ", ".join(sorted(before)) or "none", ", ".join(sorted(after)),
+                "schema of %s upgraded: %s -> %s",
+                engine.url.render_as_string(hide_password=True),
+                ", ".join(sorted(before)) or "none",
+                ", ".join(sorted(after)),
             )
     finally:
         engine.dispose()

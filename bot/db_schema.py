@@ -245,17 +245,41 @@ SHOP = "shop"
 GATEWAY = "gateway"
 PARTS: Dict[str, Tuple[sa.Table, ...]] = {
     SHOP: (
-        products, skus, price_history, buyers, orders, order_items, tracking_events, return_requests,
-        price_refunds, phone_tail_failures,
+        products,
+        skus,
+        price_history,
+        buyers,
+        orders,
+        order_items,
+        tracking_events,
+        return_requests,
+        price_refunds,
+        phone_tail_failures,
     ),
     GATEWAY: (
-        gateway_sessions, gateway_messages, gateway_pending_events, agent_accounts, agent_logins,
-        review_suggestions, review_conversations, training_candidates, training_jobs, trained_models,
+        gateway_sessions,
+        gateway_messages,
+        gateway_pending_events,
+        agent_accounts,
+        agent_logins,
+        review_suggestions,
+        review_conversations,
+        training_candidates,
+        training_jobs,
+        trained_models,
     ),
 }
 # What `python -m bot seed` replaces with the demo shop (the phone-tail counts are kept).
 SHOP_CONTENT: Tuple[sa.Table, ...] = (
-    products, skus, price_history, buyers, orders, order_items, tracking_events, return_requests, price_refunds,
+    products,
+    skus,
+    price_history,
+    buyers,
+    orders,
+    order_items,
+    tracking_events,
+    return_requests,
+    price_refunds,
 )
 
 

@@ -50,5 +50,6 @@ def install() -> None:
     def scrubbed_stack(self, stack_info):
         return scrub(format_stack(self, stack_info))
 
-    logging.Formatter.formatException = scrubbed_exception
-    logging.Formatter.formatStack = scrubbed_stack
+    # Deliberate monkeypatch: every formatter's tracebacks and stacks go through scrub().
+    logging.Formatter.formatException = scrubbed_exception  # type: ignore[method-assign]
+    logging.Formatter.formatStack = scrubbed_stack  # type: ignore[method-assign]

@@ -76,6 +76,6 @@ class ReplyDetails:
             return None
         return cls(
             template,
-            values if isinstance(values, Mapping) else {},
-            sources if isinstance(sources, Mapping) else {},
+            scalar_values(values) if isinstance(values, Mapping) else {},
+            text_sources(sources) if isinstance(sources, Mapping) else {},
         )

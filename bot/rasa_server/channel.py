@@ -29,14 +29,14 @@ from rasa.core.channels.rest import RestInput
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
 from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot import log_scrub
 from bot.rasa_server import patches
 from bot.rasa_server.tracker_store import KnowsSessionLength
 from bot.reply_details import REPLY_KEY, ReplyDetails
 from bot.settings import MAX_MESSAGE_CHARS
-from sanic.request import Request
-from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,15 @@ NOT_QUESTIONS = {"greet", "thank_bye", "affirm", "deny", "inform", "nlu_fallback
 
 # A problem described in several clauses ("the cup arrived, it doesn't keep warm, quality problem,
 # refund") is one message: the complaint, quality report or return is handled once, as a whole.
-PROBLEMS = {"complain", "report_quality_issue", "request_return", "wrong_item", "picture_mismatch", "logistics_delay", "price_difference"}
+PROBLEMS = {
+    "complain",
+    "report_quality_issue",
+    "request_return",
+    "wrong_item",
+    "picture_mismatch",
+    "logistics_delay",
+    "price_difference",
+}
 # Questions about an order already placed; a turn never mixes their answers with pre-sale ones.
 AFTER_SALE = PROBLEMS | {"ask_order_status", "ask_return_status"}
 
@@ -135,7 +143,8 @@ class ShopRestInput(RestInput):
                 body["message"].encode("utf-8")
             except UnicodeEncodeError:
                 return response.json({"error": "'message' is not valid text"}, status=400)
-            request.parsed_json = dict(body, message=body["message"][:MAX_CHARS])
+            # Sanic annotates parsed_json by its initial None; it holds the parsed body.
+            request.parsed_json = dict(body, message=body["message"][:MAX_CHARS])  # type: ignore[assignment]
             return None
 
         return rest
@@ -219,8 +228,11 @@ class ShopChannel(InputChannel):
             if isinstance(event, UserUttered) and event.message_id in (message_id, f"{message_id}.0"):
                 logger.info("message %s of %s was already handled: replaying its replies", message_id, sender)
                 end = next(
-                    (i for i in range(position + 1, len(events)) if isinstance(events[i], UserUttered)
-                     and not str(events[i].message_id or "").startswith(f"{message_id}.")),
+                    (
+                        i
+                        for i in range(position + 1, len(events))
+                        if isinstance(events[i], UserUttered) and not str(events[i].message_id or "").startswith(f"{message_id}.")
+                    ),
                     len(events),
                 )
                 collector = DetailedCollector()
@@ -261,7 +273,8 @@ class ShopChannel(InputChannel):
                 text.encode("utf-8")
             except UnicodeEncodeError:
                 return response.json({"error": "'message' is not valid text"}, status=400)
-            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+            raw_metadata = body.get("metadata")
+            metadata: Dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
             message_id = body.get("message_id") if isinstance(body.get("message_id"), str) else None
             message_id = message_id if message_id and MESSAGE_ID.match(message_id) else None
             agent = request.app.ctx.agent
@@ -282,8 +295,13 @@ class ShopChannel(InputChannel):
                     part_id = f"{message_id}.{index}" if message_id and len(parts) > 1 else message_id
                     await on_new_message(
                         UserMessage(
-                            part, collector, sender, parse_data=parse, input_channel=self.name(),
-                            metadata=part_metadata, message_id=part_id,
+                            part,
+                            collector,
+                            sender,
+                            parse_data=parse,
+                            input_channel=self.name(),
+                            metadata=part_metadata,
+                            message_id=part_id,
                         )
                     )
             except Exception:  # the tracker store, lock store or model failed: the gateway says busy

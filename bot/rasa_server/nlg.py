@@ -53,9 +53,7 @@ class CompleteTemplatesNLG(TemplatedNaturalLanguageGenerator):
         if utter_action not in self.responses:
             return None
         values = self._response_variables(filled_slots, kwargs)
-        suitable = ResponseVariationFilter(self.responses).responses_for_utter_action(
-            utter_action, output_channel, filled_slots
-        )
+        suitable = ResponseVariationFilter(self.responses).responses_for_utter_action(utter_action, output_channel, filled_slots)
         complete = [r for r in suitable if not missing_values(r, values)]
         if not complete:
             missing = sorted({m for r in suitable for m in missing_values(r, values)})

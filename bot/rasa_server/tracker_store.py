@@ -25,7 +25,6 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import Query, Session
 
-
 REMEMBERED_CONVERSATIONS = 10_000
 
 

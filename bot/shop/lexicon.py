@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -135,9 +135,7 @@ class Lexicon:
         return self.list_separator.join(values)
 
     def format_datetime(self, moment: datetime) -> str:
-        return self.datetime_format.format(
-            month=moment.month, day=moment.day, hour=moment.hour, minute=moment.minute
-        )
+        return self.datetime_format.format(month=moment.month, day=moment.day, hour=moment.hour, minute=moment.minute)
 
     def format_date(self, moment: datetime) -> str:
         return self.date_format.format(month=moment.month, day=moment.day)

@@ -40,9 +40,10 @@ class PhoneTailLocks:
         now = now or datetime.now(timezone.utc)
         with self.engine.begin() as conn:
             row = self._row(conn, order_id)
-            if row is None or row["locked_until"] is None:
+            locked_until = None if row is None else _utc(row["locked_until"])
+            if locked_until is None:
                 return False
-            if _utc(row["locked_until"]) > now:
+            if locked_until > now:
                 return True
             conn.execute(failures.delete().where(failures.c.order_id == order_id))
         logger.warning("phone-tail lock of order %s lifted (an hour passed)", order_id)
@@ -75,9 +76,7 @@ class PhoneTailLocks:
         else:
             return True
         if count >= self.max_failures:
-            logger.warning(
-                "order %s locked for %d s after %d wrong phone tails", order_id, self.lock.total_seconds(), count
-            )
+            logger.warning("order %s locked for %d s after %d wrong phone tails", order_id, self.lock.total_seconds(), count)
             return True
         return False
 

@@ -98,9 +98,7 @@ class ShopPolicy:
             if coupon.value <= 0 or coupon.min_spend <= coupon.value:
                 raise PolicyError(f"coupon {coupon} must be positive and below its minimum spend")
             if coupon.deepest_discount < self.lowest_discount:
-                raise PolicyError(
-                    f"coupon {coupon} would discount below the lowest discount {self.lowest_discount}"
-                )
+                raise PolicyError(f"coupon {coupon} would discount below the lowest discount {self.lowest_discount}")
 
     def best_coupon(self) -> Optional[Coupon]:
         """The coupon staff may offer: the largest one (all are within the lowest discount)."""

@@ -25,7 +25,9 @@ class SizeChart:
     def load(cls, path: Path) -> "SizeChart":
         with open(path, encoding="utf-8") as handle:
             raw = yaml.safe_load(handle)
-        rows = [SizeRow(str(r["size"]), str(r["label"]), float(r["max_height"]), float(r["max_weight"])) for r in raw["letter_sizes"]]
+        rows = [
+            SizeRow(str(r["size"]), str(r["label"]), float(r["max_height"]), float(r["max_weight"])) for r in raw["letter_sizes"]
+        ]
         return cls(sorted(rows, key=lambda r: (r.max_height, r.max_weight)))
 
     def recommend(self, height_cm: float, weight_jin: float) -> Optional[SizeRow]:

@@ -28,7 +28,7 @@ def build_pipeline(terms: Dict[str, Set[str]], dictionary_dir: Path, output_dir:
     for label, words in sorted(terms.items()):
         for word in sorted(words, key=lambda w: (-len(w), w)):
             patterns.append({"label": label, "pattern": word})
-    ruler.add_patterns(patterns)
+    ruler.add_patterns(patterns)  # type: ignore[attr-defined]  # add_pipe is typed as Pipe; this one is an EntityRuler
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(output_dir)
     logger.info("spaCy zh pipeline with %d patterns written to %s", len(patterns), output_dir)

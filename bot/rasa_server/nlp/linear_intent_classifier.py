@@ -212,7 +212,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return scipy.sparse.hstack(blocks).tocsr(), None if dense is None else dense * model["dense_weight"]
 
     @staticmethod
-    def _scores(features: Tuple[scipy.sparse.csr_matrix, Optional[np.ndarray]], coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    def _scores(
+        features: Tuple[scipy.sparse.csr_matrix, Optional[np.ndarray]], coef: np.ndarray, intercept: np.ndarray
+    ) -> np.ndarray:
         sparse, dense = features
         scores = np.asarray(sparse @ coef[: sparse.shape[1]]) + intercept
         if dense is not None:
@@ -249,7 +251,10 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             return loss, np.concatenate([gradient.ravel(), residual.sum(axis=0)])
 
         result = minimize(
-            loss_and_gradient, np.zeros(width * k + k), jac=True, method="L-BFGS-B",
+            loss_and_gradient,
+            np.zeros(width * k + k),
+            jac=True,
+            method="L-BFGS-B",
             options={"maxiter": int(self._config["max_iter"]), "gtol": 1e-4},
         )
         coef, intercept = result.x[: width * k].reshape(width, k), result.x[width * k :]
@@ -304,7 +309,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             low, high = self._config["char_ngrams"]
             model["chars"] = _CharGrams.fit(texts, low, high)
             model["chars_idf"] = _idf(model["chars"].counts(texts))
-        dense = None if any(d is None for d in dense_rows) else np.vstack(dense_rows)
+        dense_arrays = [d for d in dense_rows if d is not None]
+        dense = np.vstack(dense_arrays) if len(dense_arrays) == len(dense_rows) else None
         features = self._matrix(model, counts, dense, texts)
         model["temperature"] = self._temperature(features, labels)
         model["classes"], model["coef"], model["intercept"] = self._fit(features, labels)
@@ -345,10 +351,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 message.set(INTENT, {"name": None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
                 continue
+            assert self._model is not None  # probabilities() is None without a model
             order = np.argsort(-probabilities)[: self._config["ranking_length"]]
-            ranking = [
-                {"name": self._model["classes"][i], PREDICTED_CONFIDENCE_KEY: float(probabilities[i])} for i in order
-            ]
+            ranking = [{"name": self._model["classes"][i], PREDICTED_CONFIDENCE_KEY: float(probabilities[i])} for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages

@@ -16,11 +16,16 @@ SPACES = re.compile(r"\s+")
 HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 # Pasted by platforms, not written by the buyer: links, emoticon codes (/:018, [smile-word]),
 # corpus-style masks (<url>, <num>, #E-s12), quick-reply menu labels in 【】.
-LINK = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。！？]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|tv)\b[^\s\u4e00-\u9fff，。！？]*|<url>", re.I)
+LINK = re.compile(
+    r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。！？]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|tv)\b[^\s\u4e00-\u9fff，。！？]*|<url>",
+    re.I,
+)
 EMOTICON = re.compile(r"/:[0-9]{3}|/:[a-z^_<>@!?$&*()~-]{1,8}|#E-[a-z]+(?:<num>|\d+)?|<num>|\[[^\[\]\d\s]{1,4}\]", re.I)
 MENU_LABEL = re.compile(r"【[^【】]{1,16}】")
 # (the year, month and day characters as escapes: Chinese text lives in data files)
-DATE_TIME = re.compile(r"\d{4}[-/.\u5e74]\d{1,2}[-/.\u6708]\d{1,2}\u65e5?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}:\d{2}\b")
+DATE_TIME = re.compile(
+    r"\d{4}[-/.\u5e74]\d{1,2}[-/.\u6708]\d{1,2}\u65e5?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}:\d{2}\b"
+)
 # Item, product and tracking-like numbers: 6 to 15 digits (order numbers have 16 to 19).
 ITEM_NUMBER = re.compile(r"(?<![\d.])\d{6,15}(?![\d.])")
 REPEATED_PUNCTUATION = re.compile(r"([!?。！？~～.,，、…])\1+")

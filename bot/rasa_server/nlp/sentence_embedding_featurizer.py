@@ -111,11 +111,11 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         known = cache.vectors(texts) if cache else {}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            fresh = dict(zip(missing, self._embed(missing)))
+            fresh = dict(zip(missing, self._embed(missing), strict=False))
             if cache:
                 cache.add(fresh)
             known = {**known, **fresh}
-        for message, text in zip(todo, texts):
+        for message, text in zip(todo, texts, strict=False):
             self._add(message, known[text])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -141,7 +141,7 @@ class EmbeddingCache:
         for shard in sorted(self.directory.glob("*.npz")) if self.directory.is_dir() else []:
             try:
                 with np.load(shard, allow_pickle=False) as arrays:
-                    for text, vector in zip(arrays["texts"], arrays["vectors"]):
+                    for text, vector in zip(arrays["texts"], arrays["vectors"], strict=False):
                         if str(text) in wanted:
                             found[str(text)] = vector
             except (OSError, ValueError, KeyError):

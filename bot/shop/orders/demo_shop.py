@@ -24,7 +24,12 @@ FADES = ("first_wash", "colorfast", "dry_clean_only", "not_washable")
 
 
 def _ago(now: datetime, days: Optional[float]) -> Optional[datetime]:
-    return None if days is None else now - timedelta(days=float(days))
+    return None if days is None else _at(now, days)
+
+
+def _at(now: datetime, days: float) -> datetime:
+    """The moment ``days`` days before now, for a time the data must give."""
+    return now - timedelta(days=float(days))
 
 
 def _product(raw: Dict[str, Any], now: datetime) -> Product:
@@ -49,15 +54,11 @@ def _product(raw: Dict[str, Any], now: datetime) -> Product:
                 size=str(s["size"]),
                 price=float(s["price"]),
                 stock=int(s["stock"]),
-                restock_at=(now + timedelta(days=float(s["restock_in_days"])))
-                if s.get("restock_in_days") is not None
-                else None,
+                restock_at=(now + timedelta(days=float(s["restock_in_days"]))) if s.get("restock_in_days") is not None else None,
             )
             for s in raw["skus"]
         ],
-        price_history=[
-            PricePoint(float(h["price"]), _ago(now, h["days_ago"])) for h in raw.get("price_history", [])
-        ],
+        price_history=[PricePoint(float(h["price"]), _at(now, h["days_ago"])) for h in raw.get("price_history", [])],
     )
 
 
@@ -69,7 +70,7 @@ def _order(raw: Dict[str, Any], buyers: Dict[str, Buyer], now: datetime) -> Orde
         id=str(raw["id"]),
         buyer_id=buyer.id,
         status=raw["status"],
-        created_at=_ago(now, raw["created_days_ago"]),
+        created_at=_at(now, raw["created_days_ago"]),
         paid_at=_ago(now, raw.get("paid_days_ago")),
         shipped_at=_ago(now, raw.get("shipped_days_ago")),
         delivered_at=_ago(now, raw.get("delivered_days_ago")),
@@ -79,12 +80,10 @@ def _order(raw: Dict[str, Any], buyers: Dict[str, Buyer], now: datetime) -> Orde
         address=raw["address"],
         phone=str(raw.get("phone", buyer.phone)),
         items=[
-            OrderItem(i["product"], str(i["color"]), str(i["size"]), int(i["qty"]), float(i["unit_price"]))
-            for i in raw["items"]
+            OrderItem(i["product"], str(i["color"]), str(i["size"]), int(i["qty"]), float(i["unit_price"])) for i in raw["items"]
         ],
         tracking=[
-            TrackingEvent(_ago(now, e["days_ago"]), e.get("location", ""), e["description"])
-            for e in raw.get("tracking", [])
+            TrackingEvent(_at(now, e["days_ago"]), e.get("location", ""), e["description"]) for e in raw.get("tracking", [])
         ],
     )
 
@@ -94,9 +93,6 @@ def load_demo_shop(path: Path, now: Optional[datetime] = None) -> ShopSnapshot:
     with open(path, encoding="utf-8") as handle:
         raw = yaml.safe_load(handle)
     products = [_product(p, now) for p in raw["products"]]
-    buyers = {
-        b["id"]: Buyer(id=b["id"], name=b["name"], phone=str(b["phone"]), province=b["province"])
-        for b in raw["buyers"]
-    }
+    buyers = {b["id"]: Buyer(id=b["id"], name=b["name"], phone=str(b["phone"]), province=b["province"]) for b in raw["buyers"]}
     orders = [_order(o, buyers, now) for o in raw["orders"]]
     return ShopSnapshot(products=products, buyers=list(buyers.values()), orders=orders)

@@ -51,9 +51,7 @@ class InMemoryOrderRepository:
     def recent_orders(self, limit: int) -> List[Order]:
         return sorted(self._orders.values(), key=lambda o: o.created_at, reverse=True)[:limit]
 
-    def create_return_request(
-        self, order_id: str, buyer_id: str, reason: str, kind: str, postage_payer: str
-    ) -> ReturnRequest:
+    def create_return_request(self, order_id: str, buyer_id: str, reason: str, kind: str, postage_payer: str) -> ReturnRequest:
         request = ReturnRequest(
             id=len(self._returns) + 1,
             order_id=order_id,

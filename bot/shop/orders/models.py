@@ -62,11 +62,7 @@ class Product:
         return None
 
     def matching_skus(self, color: Optional[str] = None, size: Optional[str] = None) -> List[Sku]:
-        return [
-            s
-            for s in self.skus
-            if (color is None or s.color == color) and (size is None or s.size == size)
-        ]
+        return [s for s in self.skus if (color is None or s.color == color) and (size is None or s.size == size)]
 
     @property
     def colors(self) -> List[str]:
@@ -131,7 +127,9 @@ class Order:
         return round(sum(i.unit_price * i.qty for i in self.items), 2)
 
     def phone_tail_matches(self, tail: Optional[str]) -> bool:
-        return bool(tail) and len(tail) == 4 and self.phone.endswith(tail)
+        if not tail:
+            return False
+        return len(tail) == 4 and self.phone.endswith(tail)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, cast
 
 from bot.shop.orders.models import Order, Product
 
@@ -97,7 +97,7 @@ def _scan(text: str, table: Dict[str, str]) -> List[str]:
 
 def products_named(text: str, products: Sequence[Product]) -> List[str]:
     """Ids of the products whose name or alias the text contains (longest words win)."""
-    table = {}
+    table: Dict[str, str] = {}
     for product in products:
         for word in [product.name, *product.aliases]:
             table.setdefault(word, product.id)
@@ -107,14 +107,15 @@ def products_named(text: str, products: Sequence[Product]) -> List[str]:
 def read_clues(
     text: str,
     products: Sequence[Product],
-    time_words: Dict[str, Sequence[float]],
-    state_words: Dict[str, Sequence[str]],
+    time_words: Mapping[str, Sequence[float]],
+    state_words: Mapping[str, Sequence[str]],
     colors: Sequence[str] = (),
     sizes: Sequence[str] = (),
     viewed_product: Optional[str] = None,
 ) -> OrderClues:
     text = text or ""
-    ages = [tuple(float(x) for x in time_words[w]) for w in _longest_first(time_words) if w in text]
+    # Each time word's value is its [low, high] range of days (data/shop/lexicon.yml).
+    ages = [cast(Tuple[float, float], tuple(float(x) for x in time_words[w])) for w in _longest_first(time_words) if w in text]
     state_table = {word: state for state, words in state_words.items() for word in words}
     states = _scan(text, state_table)
     expanded: List[str] = []
@@ -177,9 +178,7 @@ def resolve(
     if clues.age_days:
         low, high = clues.age_days
         before = candidates
-        candidates = _narrow(
-            candidates, lambda o: low <= (now - o.created_at).total_seconds() / 86400 <= high
-        )
+        candidates = _narrow(candidates, lambda o: low <= (now - o.created_at).total_seconds() / 86400 <= high)
         narrowed = narrowed or candidates != before
     if clues.states:
         before = candidates

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError, InterfaceError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.db import create_engine
 from bot.db_schema import (
@@ -38,7 +38,6 @@ from bot.shop.orders.models import (
 )
 from bot.shop.orders.repository import RepositoryUnavailable
 
-
 T = TypeVar("T")
 
 
@@ -57,6 +56,11 @@ def _utc(moment: Optional[datetime]) -> Optional[datetime]:
     """SQLite hands back naive datetimes: they were stored as UTC."""
     if moment is None:
         return None
+    return _utc_at(moment)
+
+
+def _utc_at(moment: datetime) -> datetime:
+    """``_utc`` of a NOT NULL column."""
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
@@ -77,14 +81,18 @@ class SqlOrderRepository:
             if not rows:
                 return []
             ids = [r["id"] for r in rows]
-            sku_rows = conn.execute(
-                sa.select(skus).where(skus.c.product_id.in_(ids)).order_by(skus.c.product_id, skus.c.position)
-            ).mappings().all()
-            history_rows = conn.execute(
-                sa.select(price_history)
-                .where(price_history.c.product_id.in_(ids))
-                .order_by(price_history.c.effective_from)
-            ).mappings().all()
+            sku_rows = (
+                conn.execute(sa.select(skus).where(skus.c.product_id.in_(ids)).order_by(skus.c.product_id, skus.c.position))
+                .mappings()
+                .all()
+            )
+            history_rows = (
+                conn.execute(
+                    sa.select(price_history).where(price_history.c.product_id.in_(ids)).order_by(price_history.c.effective_from)
+                )
+                .mappings()
+                .all()
+            )
         result = []
         for row in rows:
             result.append(
@@ -113,7 +121,7 @@ class SqlOrderRepository:
                         if s["product_id"] == row["id"]
                     ],
                     price_history=[
-                        PricePoint(float(h["price"]), _utc(h["effective_from"]))
+                        PricePoint(float(h["price"]), _utc_at(h["effective_from"]))
                         for h in history_rows
                         if h["product_id"] == row["id"]
                     ],
@@ -147,26 +155,30 @@ class SqlOrderRepository:
 
     def _orders(self, where: Any) -> List[Order]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(orders).where(where).order_by(orders.c.created_at.desc())
-            ).mappings().all()
+            rows = conn.execute(sa.select(orders).where(where).order_by(orders.c.created_at.desc())).mappings().all()
             if not rows:
                 return []
             ids = [r["id"] for r in rows]
-            item_rows = conn.execute(
-                sa.select(order_items).where(order_items.c.order_id.in_(ids)).order_by(order_items.c.id)
-            ).mappings().all()
-            event_rows = conn.execute(
-                sa.select(tracking_events)
-                .where(tracking_events.c.order_id.in_(ids))
-                .order_by(tracking_events.c.at, tracking_events.c.id)
-            ).mappings().all()
+            item_rows = (
+                conn.execute(sa.select(order_items).where(order_items.c.order_id.in_(ids)).order_by(order_items.c.id))
+                .mappings()
+                .all()
+            )
+            event_rows = (
+                conn.execute(
+                    sa.select(tracking_events)
+                    .where(tracking_events.c.order_id.in_(ids))
+                    .order_by(tracking_events.c.at, tracking_events.c.id)
+                )
+                .mappings()
+                .all()
+            )
         return [
             Order(
                 id=row["id"],
                 buyer_id=row["buyer_id"],
                 status=row["status"],
-                created_at=_utc(row["created_at"]),
+                created_at=_utc_at(row["created_at"]),
                 paid_at=_utc(row["paid_at"]),
                 shipped_at=_utc(row["shipped_at"]),
                 delivered_at=_utc(row["delivered_at"]),
@@ -181,7 +193,7 @@ class SqlOrderRepository:
                     if i["order_id"] == row["id"]
                 ],
                 tracking=[
-                    TrackingEvent(_utc(e["at"]), e["location"], e["description"])
+                    TrackingEvent(_utc_at(e["at"]), e["location"], e["description"])
                     for e in event_rows
                     if e["order_id"] == row["id"]
                 ],
@@ -212,10 +224,8 @@ class SqlOrderRepository:
         return ReturnRequest(**values)
 
     @_unavailable_on_connection_error
-    def create_return_request(
-        self, order_id: str, buyer_id: str, reason: str, kind: str, postage_payer: str
-    ) -> ReturnRequest:
-        values = dict(
+    def create_return_request(self, order_id: str, buyer_id: str, reason: str, kind: str, postage_payer: str) -> ReturnRequest:
+        values: Dict[str, Any] = dict(
             order_id=order_id,
             buyer_id=buyer_id,
             reason=reason,
@@ -230,9 +240,7 @@ class SqlOrderRepository:
 
     def _returns(self, where: Any) -> List[ReturnRequest]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(return_requests).where(where).order_by(return_requests.c.id.desc())
-            ).mappings().all()
+            rows = conn.execute(sa.select(return_requests).where(where).order_by(return_requests.c.id.desc())).mappings().all()
         return [self._return_request(r) for r in rows]
 
     @_unavailable_on_connection_error
@@ -245,7 +253,7 @@ class SqlOrderRepository:
 
     @_unavailable_on_connection_error
     def create_price_refund(self, order_id: str, buyer_id: str, amount: float) -> PriceRefund:
-        values = dict(
+        values: Dict[str, Any] = dict(
             order_id=order_id,
             buyer_id=buyer_id,
             amount=round(amount, 2),
@@ -259,9 +267,13 @@ class SqlOrderRepository:
     @_unavailable_on_connection_error
     def price_refunds_for_order(self, order_id: str) -> List[PriceRefund]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(price_refunds).where(price_refunds.c.order_id == order_id).order_by(price_refunds.c.id.desc())
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    sa.select(price_refunds).where(price_refunds.c.order_id == order_id).order_by(price_refunds.c.id.desc())
+                )
+                .mappings()
+                .all()
+            )
         return [PriceRefund(**{**dict(r), "created_at": _utc(r["created_at"])}) for r in rows]
 
     # -- seeding ---------------------------------------------------------------------------
@@ -284,46 +296,64 @@ class SqlOrderRepository:
             for p in snapshot.products:
                 conn.execute(
                     products.insert().values(
-                        id=p.id, name=p.name, aliases=json.dumps(p.aliases, ensure_ascii=False),
-                        category=p.category, material=p.material, features=p.features,
-                        care=p.care, fades=p.fades, quality_note=p.quality_note,
-                        usage_note=p.usage_note, image=p.image,
+                        id=p.id,
+                        name=p.name,
+                        aliases=json.dumps(p.aliases, ensure_ascii=False),
+                        category=p.category,
+                        material=p.material,
+                        features=p.features,
+                        care=p.care,
+                        fades=p.fades,
+                        quality_note=p.quality_note,
+                        usage_note=p.usage_note,
+                        image=p.image,
                     )
                 )
                 for position, s in enumerate(p.skus):
                     conn.execute(
                         skus.insert().values(
-                            product_id=p.id, color=s.color, size=s.size, price=s.price,
-                            stock=s.stock, restock_at=s.restock_at, position=position,
+                            product_id=p.id,
+                            color=s.color,
+                            size=s.size,
+                            price=s.price,
+                            stock=s.stock,
+                            restock_at=s.restock_at,
+                            position=position,
                         )
                     )
                 for h in p.price_history:
-                    conn.execute(
-                        price_history.insert().values(
-                            product_id=p.id, price=h.price, effective_from=h.effective_from
-                        )
-                    )
+                    conn.execute(price_history.insert().values(product_id=p.id, price=h.price, effective_from=h.effective_from))
             for b in snapshot.buyers:
                 conn.execute(buyers.insert().values(id=b.id, name=b.name, phone=b.phone, province=b.province))
             for o in snapshot.orders:
                 conn.execute(
                     orders.insert().values(
-                        id=o.id, buyer_id=o.buyer_id, status=o.status, created_at=o.created_at,
-                        paid_at=o.paid_at, shipped_at=o.shipped_at, delivered_at=o.delivered_at,
-                        courier=o.courier, tracking_no=o.tracking_no, province=o.province,
-                        address=o.address, phone=o.phone,
+                        id=o.id,
+                        buyer_id=o.buyer_id,
+                        status=o.status,
+                        created_at=o.created_at,
+                        paid_at=o.paid_at,
+                        shipped_at=o.shipped_at,
+                        delivered_at=o.delivered_at,
+                        courier=o.courier,
+                        tracking_no=o.tracking_no,
+                        province=o.province,
+                        address=o.address,
+                        phone=o.phone,
                     )
                 )
                 for i in o.items:
                     conn.execute(
                         order_items.insert().values(
-                            order_id=o.id, product_id=i.product_id, color=i.color, size=i.size,
-                            qty=i.qty, unit_price=i.unit_price,
+                            order_id=o.id,
+                            product_id=i.product_id,
+                            color=i.color,
+                            size=i.size,
+                            qty=i.qty,
+                            unit_price=i.unit_price,
                         )
                     )
                 for e in o.tracking:
                     conn.execute(
-                        tracking_events.insert().values(
-                            order_id=o.id, at=e.at, location=e.location, description=e.description
-                        )
+                        tracking_events.insert().values(order_id=o.id, at=e.at, location=e.location, description=e.description)
                     )
