@@ -40,7 +40,6 @@ from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
 
-MAX_CHARS = MAX_MESSAGE_CHARS
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 CLAUSE_BOUNDARY = re.compile(r"[？?！!。；;，,\n]+|\s+")
 # A conversation's working session is rolled over (slots carried over, like Rasa's session expiry)
@@ -135,7 +134,7 @@ class ShopRestInput(RestInput):
                 body["message"].encode("utf-8")
             except UnicodeEncodeError:
                 return response.json({"error": "'message' is not valid text"}, status=400)
-            request.parsed_json = dict(body, message=body["message"][:MAX_CHARS])
+            request.parsed_json = dict(body, message=body["message"][:MAX_MESSAGE_CHARS])
             return None
 
         return rest
@@ -256,7 +255,7 @@ class ShopChannel(InputChannel):
             sender = body["sender"]
             text = body.get("message")
             text = text if isinstance(text, str) else ""
-            text = text[:MAX_CHARS]
+            text = text[:MAX_MESSAGE_CHARS]
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:
