@@ -1,16 +1,17 @@
 # 亲客服 - one-command setup, run and test. See README.md.
 SHELL := /bin/bash
 PY := .venv/bin/python
+# Rasa's CLI: python -m bot.rasa_server reads .env and gives Rasa the defaults of what it and its
+# libraries read themselves (ACTION_PORT and RASA_TRACKER_DB in endpoints.yml, TF_CPP_MIN_LOG_LEVEL
+# ...). Other commands that are not `python -m bot ...` get that environment through
+# WITH_SETTINGS. Every variable and its default: bot/settings.py, .env.example.
 RASA := $(PY) -m bot.rasa_server
+WITH_SETTINGS := $(PY) -m bot settings exec --
 STAMP := .venv/.installed-stamp
 NODE_STAMP := node_modules/.package-lock.json
 SPACY_MODEL := build/spacy_zh/meta.json
 MODEL := models/qinkefu.tar.gz
 TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/rasa_server/nlp/normalise.py bot/rasa_server/nlp/rasa_normaliser.py bot/rasa_server/nlp/linear_intent_classifier.py bot/rasa_server/nlp/sentence_embedding_featurizer.py $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
-export TF_CPP_MIN_LOG_LEVEL ?= 2
-export ACTION_PORT ?= 5055
-export RASA_TRACKER_DB ?= $(CURDIR)/var/tracker.db
-export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .PHONY: setup seed nlp train run run-prod shell agent test test-fast evaluate bench validate clean
 
@@ -64,11 +65,11 @@ run-prod: setup train
 agent: setup
 	$(PY) -m bot agent-add $(or $(NAME),$(error usage: make agent NAME=alice [ROLE=trainer])) --role $(or $(ROLE),agent)
 
-# Talk to the bot in the terminal (needs `make run` in another terminal for the actions).
+# Talk to the bot in the terminal (needs `make run` in another terminal for the actions): its own
+# conversation store, make run's action server port and secret.
 shell: setup train
-	RASA_TRACKER_DB=$(CURDIR)/var/shell-tracker.db ACTION_PORT=$${ACTION_PORT:-5055} \
-	ACTION_SERVER_SECRET=$${ACTION_SERVER_SECRET:-$$(sed -n 's/^ACTION_SERVER_SECRET=//p' var/secrets.env 2>/dev/null)} \
-	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+	RASA_TRACKER_DB=$$($(PY) -m bot settings get QKF_VAR_DIR)/shell-tracker.db \
+	$(PY) -m bot settings exec --local-secrets -- $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 test: setup train
 	scripts/ensure_debian_packages.sh
@@ -83,13 +84,13 @@ evaluate: setup train
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/held_in
 
 bench: setup train evaluate
-	$(PY) bench/real_language.py ../shared/realdev/dev.tsv
-	$(PY) bench/nlu_baselines.py
-	$(PY) bench/rest_latency.py
-	$(PY) bench/widget_latency.py
+	$(WITH_SETTINGS) $(PY) bench/real_language.py ../shared/realdev/dev.tsv
+	$(WITH_SETTINGS) $(PY) bench/nlu_baselines.py
+	$(WITH_SETTINGS) $(PY) bench/rest_latency.py
+	$(WITH_SETTINGS) $(PY) bench/widget_latency.py
 	scripts/ensure_debian_packages.sh
-	$(PY) bench/profile_turn.py
-	$(PY) bench/socketio_load.py
+	$(WITH_SETTINGS) $(PY) bench/profile_turn.py
+	$(WITH_SETTINGS) $(PY) bench/socketio_load.py
 
 clean:
 	rm -rf build models results var .pytest_cache

@@ -12,25 +12,27 @@ Slow (DIET trains for minutes), so `make bench` does not run it; run it when the
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.settings import exported_defaults  # noqa: E402
 
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.update(exported_defaults())  # TF_CPP_MIN_LOG_LEVEL ... before TensorFlow is imported
 
 import argparse  # noqa: E402
 import copy  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any, Dict, List, Optional  # noqa: E402
 
 import yaml  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from bench.real_language import DEFAULT_SET, RESULTS, figures, read_set, shipped_predictions  # noqa: E402
 from bot.review.routing import RoutingPolicy  # noqa: E402

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
-from bot import log_scrub
-from bot.settings import Settings, ensure_local_secrets, load_dotenv
+from bot import log_scrub, settings as registry
+from bot.settings import SettingError, Settings, ensure_local_secrets, load_dotenv
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
@@ -90,14 +91,13 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_agent_add(settings: Settings, args: argparse.Namespace) -> int:
     """Creates (or resets the password of) an agent account in the gateway database."""
     import getpass
-    import os
 
     from bot.db_migrate import upgrade
     from bot.db_schema import GATEWAY
     from bot.gateway.store import GatewayStore
     from bot.review.agents import AgentAccounts
 
-    password = os.environ.get("QKF_NEW_PASSWORD") or (
+    password = registry.get("QKF_NEW_PASSWORD") or (
         sys.stdin.readline().strip() if args.password_stdin else getpass.getpass(f"password for {args.username}: ")
     )
     upgrade(settings.gateway_db_url, [GATEWAY])
@@ -145,6 +145,45 @@ def cmd_trainer(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """The settings registry (bot/settings.py) from the terminal and from the Makefile."""
+    if args.settings_command == "env-example":
+        sys.stdout.write(registry.env_example())
+        return 0
+    if args.settings_command == "get":
+        try:
+            declared = registry.variable(args.name)
+            if declared.type == "secret":
+                print(f"error: {args.name} is a secret; it is not printed", file=sys.stderr)
+                return 2
+            value = registry.text(args.name)
+        except SettingError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print("" if value is None else value)
+        return 0
+    problems = registry.check()
+    if args.settings_command == "check":
+        unknown = sorted(set(registry.read_env_file(registry.PROJECT_ROOT / ".env")) - set(registry.VARIABLES))
+        for name in unknown:
+            print(f"warning: {name} in .env is not a setting of this project (see .env.example)", file=sys.stderr)
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"{len(registry.VARIABLES)} settings, all valid")
+        return 2 if problems else 0
+    # exec: run a command with the environment every process of the project gets.
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
+    if not command:
+        print("error: settings exec needs a command", file=sys.stderr)
+        return 2
+    os.execvpe(command[0], command, registry.child_environment(local_secrets=args.local_secrets))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Qinkefu command line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -186,14 +225,34 @@ def main(argv=None) -> int:
     add_rule.add_argument("intent")
     add_rule.add_argument("response")
     trainer_commands.add_parser("validate", help="rasa data validate and the project's own checks")
+    settings_parser = commands.add_parser("settings", help="the environment variables: env-example, check, get, exec")
+    settings_commands = settings_parser.add_subparsers(dest="settings_command", required=True)
+    settings_commands.add_parser("env-example", help="print .env.example, generated from bot/settings.py")
+    settings_commands.add_parser("check", help="check every variable's value (environment and .env)")
+    get = settings_commands.add_parser("get", help="print a variable's value (its default when unset)")
+    get.add_argument("name")
+    exec_ = settings_commands.add_parser(
+        "exec", help="run a command with the project's environment (.env and the defaults Rasa and libraries need)"
+    )
+    exec_.add_argument("--local-secrets", action="store_true", help="with this machine's generated secrets (make run's)")
+    exec_.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- COMMAND")
     args = parser.parse_args(argv)
     load_dotenv()
+    if args.command == "settings":
+        return cmd_settings(args)
+    problems = registry.check()
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    # Defaults of what Rasa and libraries read themselves, before any of them is imported.
+    os.environ.update(registry.exported_defaults())
     log_scrub.install()
+    settings = Settings.from_env()
     if args.command in ("run", "token"):
         # The embedded profile: this machine's generated secrets (var/secrets.env) unless set.
-        import os
-
         os.environ.update(ensure_local_secrets())
+        settings = Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # "setup plugin ..." at every import
     handler = {
@@ -208,7 +267,7 @@ def main(argv=None) -> int:
         "agent-add": cmd_agent_add,
         "trainer": cmd_trainer,
     }[args.command]
-    return handler(Settings.from_env(), args)
+    return handler(settings, args)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ healthy, prints where they are and stops them all on Ctrl-C or when one of them 
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot.settings import PROJECT_ROOT, Settings, ensure_local_secrets, local_secrets_file
+from bot.settings import PROJECT_ROOT, Settings, child_environment, local_secrets_file
 
 
 class PortTaken(RuntimeError):
@@ -73,16 +72,6 @@ def services_for(settings: Settings, model_path: str) -> List[Service]:
         ),
         Service("gateway", [python, "-m", "bot", "gateway"], settings.gateway_port, "/health"),
     ]
-
-
-def child_environment(settings: Settings) -> Dict[str, str]:
-    env = dict(os.environ)
-    env.update(ensure_local_secrets(env))
-    var_dir = Path(env.get("QKF_VAR_DIR", PROJECT_ROOT / "var"))
-    env.setdefault("RASA_TRACKER_DB", str((PROJECT_ROOT / var_dir / "tracker.db").resolve()))
-    env["ACTION_PORT"] = str(settings.action_port)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
 
 
 def wait_healthy(host: str, service: Service, timeout: float) -> bool:
@@ -198,6 +187,9 @@ def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] 
         f"  Gateway health / ready:     {base}:{settings.gateway_port}/health  /ready"
     )
     return run_services(
-        settings.host, [[service] for service in services_for(settings, model_path)], child_environment(settings),
-        log_dir or PROJECT_ROOT / "var" / "logs", banner,
+        settings.host, [[service] for service in services_for(settings, model_path)],
+        # This machine's generated secrets unless set, and the registry's defaults for what Rasa
+        # reads from endpoints.yml (ACTION_PORT, RASA_TRACKER_DB).
+        child_environment(local_secrets=True),
+        log_dir or settings.var_dir / "logs", banner,
     )

@@ -10,25 +10,29 @@ import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import pytest
-import sqlalchemy as sa
-import yaml
-from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
+from bot.settings import exported_defaults
 
-from bot.action_server import services
-from bot.shop.identity import issue_buyer_token
-from bot.shop.lexicon import Lexicon
-from bot.shop.orders.demo_shop import load_demo_shop
-from bot.shop.orders.memory import InMemoryOrderRepository
-from bot.shop.policy import ShopPolicy
-from bot.reply_details import ReplyDetails
-from bot.shop.size_chart import SizeChart
+# What `python -m bot` gives every process (TF_CPP_MIN_LOG_LEVEL, SQLALCHEMY_SILENCE_UBER_WARNING,
+# endpoints.yml's ACTION_PORT and RASA_TRACKER_DB ...), before SQLAlchemy and TensorFlow are imported.
+os.environ.update(exported_defaults())
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+import yaml  # noqa: E402
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+from bot.action_server import services  # noqa: E402
+from bot.shop.identity import issue_buyer_token  # noqa: E402
+from bot.shop.lexicon import Lexicon  # noqa: E402
+from bot.shop.orders.demo_shop import load_demo_shop  # noqa: E402
+from bot.shop.orders.memory import InMemoryOrderRepository  # noqa: E402
+from bot.shop.policy import ShopPolicy  # noqa: E402
+from bot.reply_details import ReplyDetails  # noqa: E402
+from bot.shop.size_chart import SizeChart  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret"
-os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 POSTGRES_ADMIN_URL = os.environ.get("QKF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

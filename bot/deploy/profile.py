@@ -1,27 +1,24 @@
 """The production profile on one machine: Rasa, action server and gateway replicas behind nginx,
-conversations in PostgreSQL, locks and socket.io rooms in Redis. Everything comes from environment
-variables (.env.example); the same code runs the embedded profile."""
+conversations in PostgreSQL, locks and socket.io rooms in Redis. Its configuration comes from the
+settings registry (bot/settings.py, .env.example), and so does the replicas' environment: the same
+variables, with the values this profile derives; the same code runs the embedded profile."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
 from sqlalchemy.engine import make_url
 
+from bot import settings
 from bot.settings import PROJECT_ROOT, SECRET_NAMES
 from bot.supervisor import RASA_HEALTH_PATH, Service, rasa_command
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "qinkefu.conf.template"
 ENDPOINTS = "deploy/endpoints.prod.yml"
-
-
-def _int(env: Dict[str, str], name: str, default: int) -> int:
-    return int(env.get(name) or default)
 
 
 @dataclass
@@ -46,32 +43,38 @@ class ProductionProfile:
     secrets: Dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Optional[Dict[str, str]] = None) -> "ProductionProfile":
-        env = dict(os.environ if env is None else env)
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "ProductionProfile":
+        """From ``env`` (default: os.environ) and the registry's defaults; SettingError names a
+        variable that does not fit its type."""
+        problems = settings.check(env)
+        if problems:
+            raise settings.SettingError("\n".join(problems))
 
-        def ports(name: str, first: int, count: int) -> List[int]:
-            start = _int(env, f"{name}_FIRST_PORT", first)
-            return [start + i for i in range(count)]
+        def get(name: str):
+            return settings.get(name, env)
 
-        var_dir = Path(env.get("PROD_VAR_DIR") or PROJECT_ROOT / "var" / "prod")
+        def ports(replicas: str) -> List[int]:
+            start = get(f"PROD_{replicas}_FIRST_PORT")
+            return [start + i for i in range(get(f"PROD_{replicas}_REPLICAS"))]
+
         return cls(
-            host=env.get("QKF_HOST", "127.0.0.1"),
-            private_host=env.get("PROD_PRIVATE_HOST", "127.0.0.1"),
-            gateway_port=_int(env, "GATEWAY_PORT", 8000),
-            rasa_port=_int(env, "RASA_PORT", 5005),
-            action_port=_int(env, "ACTION_PORT", 5055),
-            rasa_replicas=ports("PROD_RASA", 5101, _int(env, "PROD_RASA_REPLICAS", 2)),
-            action_replicas=ports("PROD_ACTION", 5201, _int(env, "PROD_ACTION_REPLICAS", 2)),
-            gateway_replicas=ports("PROD_GATEWAY", 8101, _int(env, "PROD_GATEWAY_REPLICAS", 2)),
-            postgres_url=env.get("PROD_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432"),
-            database_prefix=env.get("PROD_DATABASE_PREFIX", "qinkefu"),
-            redis_host=env.get("REDIS_HOST", "127.0.0.1"),
-            redis_port=_int(env, "REDIS_PORT", 6379),
-            redis_db=_int(env, "REDIS_DB", 0),
-            redis_prefix=env.get("REDIS_PREFIX", "qinkefu"),
-            var_dir=var_dir if var_dir.is_absolute() else PROJECT_ROOT / var_dir,
-            lock_lifetime_seconds=_int(env, "TICKET_LOCK_LIFETIME", 10),
-            secrets={name: env.get(name, "") for name in SECRET_NAMES},
+            host=get("QKF_HOST"),
+            private_host=get("PROD_PRIVATE_HOST"),
+            gateway_port=get("GATEWAY_PORT"),
+            rasa_port=get("RASA_PORT"),
+            action_port=get("ACTION_PORT"),
+            rasa_replicas=ports("RASA"),
+            action_replicas=ports("ACTION"),
+            gateway_replicas=ports("GATEWAY"),
+            postgres_url=get("PROD_POSTGRES_URL"),
+            database_prefix=get("PROD_DATABASE_PREFIX"),
+            redis_host=get("REDIS_HOST"),
+            redis_port=get("REDIS_PORT"),
+            redis_db=get("REDIS_DB"),
+            redis_prefix=get("REDIS_PREFIX"),
+            var_dir=get("PROD_VAR_DIR"),
+            lock_lifetime_seconds=get("TICKET_LOCK_LIFETIME"),
+            secrets={name: get(name) or "" for name in SECRET_NAMES},
         )
 
     # -- where things are ------------------------------------------------------------------
@@ -97,6 +100,9 @@ class ProductionProfile:
 
     # -- environment of the replicas -------------------------------------------------------
     def environment(self) -> Dict[str, str]:
+        """What the replicas' environment changes (run_prod.prepare builds it on the process's with
+        settings.child_environment, which takes declared variables only): the databases, Redis and
+        balancers of this profile, and Rasa's endpoints (deploy/endpoints.prod.yml)."""
         tracker = make_url(self.database_url("tracker"))
         return {
             "ORDERS_DB_URL": self.database_url("shop"),
@@ -123,7 +129,6 @@ class ProductionProfile:
             "QKF_DEMO_SHOP": "0",
             # nginx is the only proxy whose X-Forwarded-For the gateways believe.
             "GATEWAY_TRUSTED_PROXIES": self.private_host,
-            "PYTHONUNBUFFERED": "1",
             **{name: self.secrets.get(name, "") for name in SECRET_NAMES},
         }
 

@@ -13,7 +13,7 @@ from bot.deploy.databases import ServiceMissing, ensure_database, ensure_redis
 from bot.deploy.profile import ProductionProfile, nginx_binary
 from bot.shop.orders.demo_shop import load_demo_shop
 from bot.shop.orders.sql import SqlOrderRepository
-from bot.settings import Settings, secret_problems
+from bot.settings import Settings, child_environment, secret_problems
 from bot.supervisor import run_services
 
 
@@ -39,7 +39,7 @@ def prepare(
     if with_nginx:
         profile.write_nginx_config()
     (profile.var_dir / "uploads").mkdir(parents=True, exist_ok=True)
-    return {**os.environ, **profile.environment()}
+    return child_environment(profile.environment())
 
 
 def refusals(settings: Settings, env=None) -> list:

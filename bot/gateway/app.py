@@ -39,7 +39,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 SESSION_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-MAX_CHARS = MAX_MESSAGE_CHARS
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
 UPLOAD_CLEANUP_EVERY_SECONDS = 3600
@@ -188,8 +187,8 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         image = image if isinstance(image, str) and re.match(r"^/uploads/[a-f0-9]{32}\.(jpg|png|webp)$", image) else None
         if not text and not payload and not image:
             return {"ok": False, "error": "empty", "message": gateway_strings["empty"]}
-        if len(text) > MAX_CHARS:
-            return {"ok": False, "error": "too_long", "message": gateway_strings["too_long"].format(max_chars=MAX_CHARS)}
+        if len(text) > MAX_MESSAGE_CHARS:
+            return {"ok": False, "error": "too_long", "message": gateway_strings["too_long"].format(max_chars=MAX_MESSAGE_CHARS)}
         session_id = session["session_id"]
         if not within_limits(session_id, session.get("buyer_id"), session.get("ip") or ""):
             return {"ok": False, "error": "rate_limited", "message": gateway_strings["rate_limited"]}

@@ -40,7 +40,6 @@ from bot.settings import MAX_MESSAGE_CHARS
 
 logger = logging.getLogger(__name__)
 
-MAX_CHARS = MAX_MESSAGE_CHARS
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 CLAUSE_BOUNDARY = re.compile(r"[？?！!。；;，,\n]+|\s+")
 # A conversation's working session is rolled over (slots carried over, like Rasa's session expiry)
@@ -144,7 +143,7 @@ class ShopRestInput(RestInput):
             except UnicodeEncodeError:
                 return response.json({"error": "'message' is not valid text"}, status=400)
             # Sanic annotates parsed_json by its initial None; it holds the parsed body.
-            request.parsed_json = dict(body, message=body["message"][:MAX_CHARS])  # type: ignore[assignment]
+            request.parsed_json = dict(body, message=body["message"][:MAX_MESSAGE_CHARS])  # type: ignore[assignment]
             return None
 
         return rest
@@ -268,7 +267,7 @@ class ShopChannel(InputChannel):
             sender = body["sender"]
             text = body.get("message")
             text = text if isinstance(text, str) else ""
-            text = text[:MAX_CHARS]
+            text = text[:MAX_MESSAGE_CHARS]
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:

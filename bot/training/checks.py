@@ -66,7 +66,7 @@ def template_problems(response: str, variants: List[dict], slots: set, always_fi
 
 def rasa_validate(data: ProjectData) -> List[Dict[str, str]]:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.rasa_server", "data", "validate"], cwd=data.root, env=rasa_env(data.root), capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "bot.rasa_server", "data", "validate"], cwd=data.root, env=rasa_env(), capture_output=True, text=True, timeout=600
     )
     problems = []
     for line in ANSI.sub("", result.stdout + result.stderr).splitlines():

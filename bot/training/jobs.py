@@ -119,7 +119,7 @@ class TrainingJobs:
         self.models_dir.mkdir(parents=True, exist_ok=True)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.rasa_server", "train", "--out", str(self.models_dir), "--fixed-model-name", name,
-            cwd=self.root, env=rasa_env(self.root),
+            cwd=self.root, env=rasa_env(),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
         tail: List[str] = []
@@ -145,7 +145,7 @@ class TrainingJobs:
         report_dir = self.models_dir / "reports" / name
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.rasa_server", "test", "nlu", "--model", str(path), "--nlu", "tests/nlu/test_nlu.yml", "--out", str(report_dir),
-            cwd=self.root, env=rasa_env(self.root),
+            cwd=self.root, env=rasa_env(),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )
         _, stderr = await process.communicate()

@@ -1,17 +1,16 @@
 """Environment for the Rasa CLI run by the trainer workflow: endpoints.yml's ${...} values must
-be set, or Rasa would create files literally named after them."""
+be set, or Rasa would create files literally named after them. They come from the settings
+registry (bot/settings.py) like every other process's."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Dict
 
+from bot.settings import child_environment
 
-def rasa_env(project_root: Path) -> Dict[str, str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    env.setdefault("ACTION_PORT", "5055")
-    var = Path(project_root) / "var"
-    var.mkdir(parents=True, exist_ok=True)
-    env.setdefault("RASA_TRACKER_DB", str(var / "trainer-tracker.db"))
+
+def rasa_env() -> Dict[str, str]:
+    env = child_environment()
+    Path(env["RASA_TRACKER_DB"]).parent.mkdir(parents=True, exist_ok=True)
     return env

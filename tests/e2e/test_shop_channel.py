@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from bot.reply_details import ReplyDetails
+from bot.settings import MAX_MESSAGE_CHARS
 from tests.conftest import token_for
 from tests.replies import said
 
@@ -81,7 +82,7 @@ def test_bad_requests_get_clear_errors(bot):
     assert requests.post(url, json={"message": "hi"}, timeout=10).status_code == 400
     assert requests.post(url, data="not json", timeout=10).status_code == 400
     long = bot.shop_say(sender(), "退" * 5000)
-    assert long["messages"] and len(long["parse"][0]["text"]) == 500
+    assert long["messages"] and len(long["parse"][0]["text"]) == MAX_MESSAGE_CHARS
 
 
 def _shop_post(bot, body):

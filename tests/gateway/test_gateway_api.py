@@ -7,6 +7,7 @@ import pytest
 import requests
 import socketio
 
+from bot.settings import MAX_MESSAGE_CHARS
 from tests.conftest import token_for
 from tests.replies import said
 from tests.servers import SHOP_KEY
@@ -110,8 +111,8 @@ def test_rate_limit_empty_and_too_long_get_polite_errors(stack):
         async with Buyer(stack) as buyer:
             empty = await buyer.send("   ")
             assert empty["ok"] is False and empty["error"] == "empty" and "亲" in empty["message"]
-            long = await buyer.send("好" * 501)
-            assert long["error"] == "too_long" and "500" in long["message"]
+            long = await buyer.send("好" * (MAX_MESSAGE_CHARS + 1))
+            assert long["error"] == "too_long" and str(MAX_MESSAGE_CHARS) in long["message"]
             acks = [await buyer.send(f"你好{i}") for i in range(8)]
             limited = [a for a in acks if not a["ok"]]
             assert limited and limited[0]["error"] == "rate_limited" and "稍等" in limited[0]["message"]

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from bot.deploy.databases import ServiceMissing, drop_database, ensure_redis
 from bot.deploy.profile import ProductionProfile, nginx_binary
 from bot.deploy.run_prod import prepare
+from bot import settings
 from bot.settings import Settings
 from bot.supervisor import Service, start_stage, stop_all
 from tests.servers import ACTION_SECRET, RASA_TOKEN, SHOP_KEY, free_port, require_model
@@ -37,7 +38,7 @@ def require_production_services() -> None:
     """Skips (fails under CI=true) when PostgreSQL, Redis or nginx is missing."""
     try:
         nginx_binary()
-        ensure_redis(os.environ.get("REDIS_HOST", "127.0.0.1"), int(os.environ.get("REDIS_PORT", "6379")))
+        ensure_redis(settings.get("REDIS_HOST"), settings.get("REDIS_PORT"))
         engine = sa.create_engine(f"{POSTGRES_URL}/postgres", future=True)
         try:
             with engine.connect() as conn:

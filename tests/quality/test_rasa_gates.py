@@ -2,13 +2,13 @@
 accuracy, dialogue test stories with --fail-on-prediction-errors."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 import yaml
 
+from bot.settings import child_environment
 from tests.conftest import ROOT
 from tests.servers import require_model
 
@@ -17,7 +17,7 @@ HELD_IN_ACCURACY = 0.90
 
 
 def rasa(*args, tmp_path):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", ACTION_PORT="5055", RASA_TRACKER_DB=str(tmp_path / "t.db"))
+    env = child_environment({"RASA_TRACKER_DB": str(tmp_path / "t.db")})
     return subprocess.run(
         [sys.executable, "-m", "bot.rasa_server", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200
     )
