@@ -88,7 +88,7 @@ def main() -> int:
         profile_name = "SQLite tracker store, in-memory lock store"
         endpoints_file = ROOT / "endpoints.yml"
         if args.postgres:
-            from bot.deploy.databases import ensure_database
+            from bot.ops.production.databases import ensure_database
 
             ensure_database(POSTGRES_URL)
             os.environ.update(
@@ -132,7 +132,7 @@ def main() -> int:
             {"function": f"{Path(k[0]).name}:{k[2]}", "ms": round(v[2] / args.turns * 1000, 2)} for k, v in top
         ]
         if args.postgres:
-            from bot.deploy.databases import drop_database
+            from bot.ops.production.databases import drop_database
 
             drop_database(POSTGRES_URL)
     finally:

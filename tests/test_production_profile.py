@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from bot.deploy.profile import ProductionProfile
+from bot.ops.production.profile import ProductionProfile
 from tests.conftest import ROOT
 
 ENV = {

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bot import settings
-from bot.deploy.profile import ProductionProfile
+from bot.ops.production.profile import ProductionProfile
 from bot.settings import PROJECT_ROOT, SECRET_NAMES, VARIABLES, SettingError, Settings, child_environment
 from tests.conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""The production profile started the way `make run-prod` starts it (bot.deploy), on free ports, with
+"""The production profile started the way `make run-prod` starts it (bot.ops.production), on free ports, with
 its own PostgreSQL databases and Redis key prefix, so the fault tests can kill and restart parts."""
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import requests
 import socketio
 import sqlalchemy as sa
 
-from bot.deploy.databases import ServiceMissing, drop_database, ensure_redis
-from bot.deploy.profile import ProductionProfile, nginx_binary
-from bot.deploy.run_prod import prepare
+from bot.ops.production.databases import ServiceMissing, drop_database, ensure_redis
+from bot.ops.production.profile import ProductionProfile, nginx_binary
+from bot.ops.production.run_prod import prepare
 from bot import settings
 from bot.settings import Settings
-from bot.supervisor import Service, start_stage, stop_all
+from bot.ops.supervisor import Service, start_stage, stop_all
 from tests.servers import ACTION_SECRET, RASA_TOKEN, SHOP_KEY, free_port, require_model
 
 POSTGRES_URL = os.environ.get("QKF_TEST_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432")

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from bot import supervisor
+from bot.ops import supervisor
 from bot.db_migrate import (
     alembic_config, current_revisions, differences, head_revisions, upgrade, upgrade_databases,
 )

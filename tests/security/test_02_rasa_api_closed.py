@@ -6,7 +6,7 @@ import uuid
 import pytest
 import requests
 
-from bot.deploy.profile import ProductionProfile
+from bot.ops.production.profile import ProductionProfile
 from tests.conftest import token_for
 from tests.security.conftest import EVIL_ORIGIN
 from tests.servers import ACTION_SECRET, RASA_TOKEN
@@ -71,7 +71,7 @@ def test_the_gateway_talks_to_rasa_with_the_token(stack):
 
 
 def test_in_production_only_the_gateway_listens_on_the_public_address(tmp_path, monkeypatch):
-    monkeypatch.setattr("bot.deploy.profile.nginx_binary", lambda: "nginx")  # the config only, not nginx itself
+    monkeypatch.setattr("bot.ops.production.profile.nginx_binary", lambda: "nginx")  # the config only, not nginx itself
     profile = ProductionProfile.from_env({"QKF_HOST": "0.0.0.0", "PROD_VAR_DIR": str(tmp_path)})
     config = profile.nginx_config()
     listens = [line.split()[1].rstrip(";") for line in config.splitlines() if line.strip().startswith("listen ")]

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from bot import settings
 from bot.settings import PROJECT_ROOT, SECRET_NAMES
-from bot.supervisor import RASA_HEALTH_PATH, Service, rasa_command
+from bot.ops.supervisor import RASA_HEALTH_PATH, Service, rasa_command
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "qinkefu.conf.template"
 ENDPOINTS = "deploy/endpoints.prod.yml"

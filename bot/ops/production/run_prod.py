@@ -9,12 +9,12 @@ from typing import Dict
 
 from bot.db_migrate import upgrade
 from bot.db_schema import GATEWAY, SHOP
-from bot.deploy.databases import ServiceMissing, ensure_database, ensure_redis
-from bot.deploy.profile import ProductionProfile, nginx_binary
+from bot.ops.production.databases import ServiceMissing, ensure_database, ensure_redis
+from bot.ops.production.profile import ProductionProfile, nginx_binary
 from bot.shop.orders.demo_shop import load_demo_shop
 from bot.shop.orders.sql import SqlOrderRepository
 from bot.settings import Settings, child_environment, secret_problems
-from bot.supervisor import run_services
+from bot.ops.supervisor import run_services
 
 
 def prepare(
