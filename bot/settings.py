@@ -32,7 +32,13 @@ MAX_MESSAGE_CHARS = 500
 SECRET_NAMES = ("BUYER_TOKEN_SECRET", "SHOP_API_KEY", "RASA_AUTH_TOKEN", "ACTION_SERVER_SECRET")
 MIN_SECRET_LENGTH = 32
 KNOWN_DEFAULT_SECRETS = {
-    "dev-only-secret-change-me", "dev-only-shop-key", "change-me", "changeme", "secret", "test-secret", "test-shop-key",
+    "dev-only-secret-change-me",
+    "dev-only-shop-key",
+    "change-me",
+    "changeme",
+    "secret",
+    "test-secret",
+    "test-shop-key",
 }
 
 
@@ -69,139 +75,354 @@ SECTIONS: List[Tuple[str, str, str]] = [
     ("ports", "Addresses and ports", ""),
     ("files", "Files and databases", "The embedded profile keeps them under QKF_VAR_DIR."),
     ("shop", "Shop-editable data", ""),
-    ("secrets", "Secrets",
-     "`make run` generates random ones for this machine into var/secrets.env (mode 600) and every process "
-     "and `python -m bot token B001` use them; set them here (or in the environment) to choose. "
-     "`make run-prod` takes them only from the environment / .env and refuses to start when one is empty, "
-     "a default or shorter than 32 characters; Python's secrets.token_urlsafe(32) makes a good one."),
+    (
+        "secrets",
+        "Secrets",
+        "`make run` generates random ones for this machine into var/secrets.env (mode 600) and every process "
+        "and `python -m bot token B001` use them; set them here (or in the environment) to choose. "
+        "`make run-prod` takes them only from the environment / .env and refuses to start when one is empty, "
+        "a default or shorter than 32 characters; Python's secrets.token_urlsafe(32) makes a good one.",
+    ),
     ("gateway", "Gateway", ""),
     ("prod", "Production profile", "make run-prod and deploy/docker-compose.yml; deploy/README.md."),
-    ("prod_endpoints", "Rasa's endpoints in the production profile",
-     "deploy/endpoints.prod.yml reads them. `make run-prod` sets them from the variables above; on a "
-     "cluster set them in the replicas' environment (deploy/docker-compose.yml)."),
+    (
+        "prod_endpoints",
+        "Rasa's endpoints in the production profile",
+        "deploy/endpoints.prod.yml reads them. `make run-prod` sets them from the variables above; on a "
+        "cluster set them in the replicas' environment (deploy/docker-compose.yml).",
+    ),
     ("process", "Processes and libraries", ""),
 ]
 
-VARIABLES: Dict[str, Variable] = {declared.name: declared for declared in [
-    # -- Addresses and ports
-    Variable("QKF_HOST", "host", "127.0.0.1", "Address the Rasa server, action server and gateway listen on "
-             "(run-prod: where nginx serves the gateways)", "ports"),
-    Variable("RASA_PORT", "port", "5005", "Rasa server: REST and shop channels, HTTP API "
-             "(run-prod: nginx in front of the Rasa replicas)", "ports"),
-    Variable("ACTION_PORT", "port", "5055", "Action server, called by Rasa through endpoints.yml "
-             "(run-prod: nginx in front of the action servers)", "ports", exported=True),
-    Variable("GATEWAY_PORT", "port", "8000", "Gateway: demo shop pages, widget, socket.io, agent and trainer consoles "
-             "(run-prod: nginx in front of the gateways)", "ports"),
-    # -- Files and databases
-    Variable("QKF_VAR_DIR", "path", "var",
-             "The embedded profile's SQLite files, uploads, logs and generated secrets", "files"),
-    Variable("ORDERS_DB_URL", "url", "sqlite:///${QKF_VAR_DIR}/shop.db", "Orders and catalogue database "
-             "(SQLAlchemy URL; PostgreSQL: postgresql://user@127.0.0.1:5432/shop)", "files"),
-    Variable("GATEWAY_DB_URL", "url", "sqlite:///${QKF_VAR_DIR}/gateway.db",
-             "Gateway database: chat history, review queue, accounts, training jobs (SQLAlchemy URL)", "files"),
-    Variable("RASA_TRACKER_DB", "path", "${QKF_VAR_DIR}/tracker.db",
-             "Rasa's SQLite conversation store in the embedded profile (endpoints.yml)", "files", exported=True),
-    Variable("UPLOADS_DIR", "path", "${QKF_VAR_DIR}/uploads", "Photos buyers send in the widget", "files"),
-    Variable("UPLOADS_RETENTION_DAYS", "number", "30",
-             "Uploaded photos are deleted after this many days (0: kept)", "files", minimum=0),
-    # -- Shop-editable data
-    Variable("SHOP_POLICY_FILE", "path", "data/shop/policy.yml",
-             "Shop policy: shipping, couriers, returns, coupons, gift", "shop"),
-    Variable("SHOP_LEXICON_FILE", "path", "data/shop/lexicon.yml",
-             "Colour, size and reason words, slang and emoji", "shop"),
-    Variable("SHOP_SIZE_CHART_FILE", "path", "data/shop/size_chart.yml", "Size chart: height and weight to size", "shop"),
-    Variable("DEMO_SHOP_FILE", "path", "data/shop/demo_shop.yml",
-             "The demo shop's catalogue, buyers and orders (python -m bot seed)", "shop"),
-    Variable("JIEBA_DICTIONARY_DIR", "path", "data/dictionary",
-             "jieba user dictionary of the spaCy pipeline (make nlp)", "shop"),
-    Variable("SPACY_MODEL_DIR", "path", "build/spacy_zh", "Where make nlp writes the spaCy zh pipeline", "shop"),
-    Variable("GATEWAY_STRINGS_FILE", "path", "data/shop/gateway_strings.yml",
-             "Texts of the widget, the demo pages and the consoles", "shop"),
-    Variable("ROUTING_POLICY_FILE", "path", "data/shop/routing.yml",
-             "Which replies an agent approves before the buyer sees them", "shop"),
-    Variable("TRAINER_PROJECT_DIR", "path", ".",
-             "The project whose data/ and domain.yml the trainer console edits and trains", "shop"),
-    # -- Secrets: no defaults
-    Variable("BUYER_TOKEN_SECRET", "secret", None, "HMAC secret shared with the shop site; it signs the buyer tokens "
-             "passed as message metadata", "secrets"),
-    Variable("SHOP_API_KEY", "secret", None,
-             "The shop's key for POST /api/order-events (header X-Shop-Key)", "secrets"),
-    Variable("RASA_AUTH_TOKEN", "secret", None,
-             "Rasa's HTTP API token (rasa run --auth-token; the gateway and the trainer jobs send it)", "secrets"),
-    Variable("ACTION_SERVER_SECRET", "secret", None, "Sent by Rasa to the action server "
-             "(header X-Action-Secret, endpoints.yml); other callers get 401", "secrets"),
-    Variable("QKF_NEW_PASSWORD", "secret", None, "python -m bot agent-add: the new account's password "
-             "instead of asking (for scripts; not for .env)", "secrets"),
-    # -- Gateway
-    Variable("QKF_DEMO_SHOP", "flag", "0", "The demo shop's pages, which sign a token for ?buyer=B001 without any "
-             "login: on only in the demo (make run sets 1); the production profile refuses to start with it", "gateway"),
-    Variable("GATEWAY_ALLOWED_ORIGINS", "list", "", "Page origins besides the gateway's own allowed to open "
-             "the widget's socket and call its API (CORS)", "gateway"),
-    Variable("GATEWAY_TRUSTED_PROXIES", "list", "", "Proxies (addresses or networks) whose X-Forwarded-For / "
-             "X-Forwarded-Proto are believed (run-prod: its nginx; compose: the compose network)", "gateway"),
-    Variable("GATEWAY_RATE_BURST", "int", "5",
-             "Messages one buyer may send to one gateway at once, before the steady rate applies", "gateway", minimum=1),
-    Variable("GATEWAY_RATE_PER_SECOND", "number", "1",
-             "Messages per second one buyer may send to one gateway after the burst", "gateway", above=0),
-    Variable("GATEWAY_IP_RATE_BURST", "int", "30",
-             "Messages one client address (all its conversations) may send at once", "gateway", minimum=1),
-    Variable("GATEWAY_IP_RATE_PER_SECOND", "number", "5",
-             "Messages per second one client address may send after the burst", "gateway", above=0),
-    Variable("GATEWAY_RASA_MAX_IN_FLIGHT", "int", "4", "Buyer turns one gateway has at Rasa at once "
-             "(the rest queue in arrival order); about 2 per Rasa replica", "gateway", minimum=1),
-    Variable("RASA_URL", "url", "http://${QKF_HOST}:${RASA_PORT}",
-             "Gateway -> Rasa (behind a load balancer: the balancer)", "gateway"),
-    Variable("RASA_REPLICA_URLS", "list", "${RASA_URL}",
-             "Every Rasa replica: a model the trainer activates is loaded into each", "gateway"),
-    Variable("GATEWAY_REDIS_URL", "url", "", "Several gateways: their socket.io rooms shared through this Redis "
-             "(python-socketio's AsyncRedisManager); empty: one gateway, rooms in memory", "gateway"),
-    Variable("GATEWAY_REDIS_CHANNEL", "text", "qinkefu-socketio", "The Redis channel of GATEWAY_REDIS_URL", "gateway"),
-    # -- Production profile
-    Variable("PROD_POSTGRES_URL", "url", "postgresql://postgres@127.0.0.1:5432", "PostgreSQL server, without a "
-             "database (PREFIX_tracker, PREFIX_shop and PREFIX_gateway are created)", "prod"),
-    Variable("PROD_DATABASE_PREFIX", "text", "qinkefu", "PREFIX of the three databases", "prod"),
-    Variable("REDIS_HOST", "host", "127.0.0.1", "Redis: Rasa's lock store and the gateways' socket.io rooms", "prod"),
-    Variable("REDIS_PORT", "port", "6379", "Redis port", "prod"),
-    Variable("REDIS_DB", "int", "0", "Redis database number", "prod", minimum=0),
-    Variable("REDIS_PREFIX", "text", "qinkefu", "Prefix of the lock store's keys and of the socket.io channel", "prod"),
-    Variable("PROD_PRIVATE_HOST", "host", "127.0.0.1", "Private address of the replicas and of the internal "
-             "balancers (RASA_PORT, ACTION_PORT); only the gateways' balancer (GATEWAY_PORT) is on QKF_HOST", "prod"),
-    Variable("PROD_RASA_REPLICAS", "int", "2", "Rasa replicas", "prod", minimum=1),
-    Variable("PROD_RASA_FIRST_PORT", "port", "5101", "Port of the first Rasa replica (the next ones follow)", "prod"),
-    Variable("PROD_ACTION_REPLICAS", "int", "2", "Action server replicas", "prod", minimum=1),
-    Variable("PROD_ACTION_FIRST_PORT", "port", "5201", "Port of the first action server replica", "prod"),
-    Variable("PROD_GATEWAY_REPLICAS", "int", "2", "Gateway replicas", "prod", minimum=1),
-    Variable("PROD_GATEWAY_FIRST_PORT", "port", "8101", "Port of the first gateway replica", "prod"),
-    Variable("PROD_VAR_DIR", "path", "var/prod", "The production profile's nginx configuration, uploads and logs", "prod"),
-    Variable("TICKET_LOCK_LIFETIME", "int", "10", "Seconds a Rasa replica that dies mid-turn holds that "
-             "conversation's lock (read by Rasa, set by run-prod; the embedded profile keeps Rasa's 60)", "prod",
-             minimum=1),
-    # -- Rasa's endpoints in the production profile: derived by run-prod
-    Variable("ACTION_ENDPOINT_URL", "url", None, "The action servers' webhook (their balancer)", "prod_endpoints",
-             derived="http://PROD_PRIVATE_HOST:ACTION_PORT/webhook"),
-    Variable("TRACKER_PG_HOST", "host", None, "Conversation store: PostgreSQL host", "prod_endpoints",
-             derived="from PROD_POSTGRES_URL"),
-    Variable("TRACKER_PG_PORT", "port", None, "Conversation store: PostgreSQL port", "prod_endpoints",
-             derived="from PROD_POSTGRES_URL"),
-    Variable("TRACKER_PG_DB", "text", None, "Conversation store: database", "prod_endpoints",
-             derived="PROD_DATABASE_PREFIX_tracker"),
-    Variable("TRACKER_PG_USER", "text", None, "Conversation store: user", "prod_endpoints",
-             derived="from PROD_POSTGRES_URL"),
-    Variable("TRACKER_PG_PASSWORD", "secret", None, "Conversation store: password", "prod_endpoints",
-             derived="from PROD_POSTGRES_URL"),
-    Variable("REDIS_LOCK_DB", "int", None, "Lock store: Redis database", "prod_endpoints", minimum=0,
-             derived="REDIS_DB"),
-    Variable("REDIS_LOCK_PREFIX", "text", None, "Lock store: key prefix", "prod_endpoints", derived="REDIS_PREFIX"),
-    # -- Processes and libraries
-    Variable("TF_CPP_MIN_LOG_LEVEL", "int", "2", "TensorFlow's C++ log level (2: errors only)", "process",
-             minimum=0, exported=True),
-    Variable("SQLALCHEMY_SILENCE_UBER_WARNING", "flag", "1",
-             "No SQLAlchemy 2.0 migration warning (Rasa 3.6 pins SQLAlchemy 1.4)", "process", exported=True),
-    Variable("PYTHONUNBUFFERED", "flag", "1", "Child processes' output reaches their log files at once", "process",
-             exported=True),
-    Variable("CI", "text", "", "true on the CI machine (.ci/run): a missing Debian package, PostgreSQL, Redis or "
-             "browser fails the tests instead of skipping them", "process"),
-]}
+VARIABLES: Dict[str, Variable] = {
+    declared.name: declared
+    for declared in [
+        # -- Addresses and ports
+        Variable(
+            "QKF_HOST",
+            "host",
+            "127.0.0.1",
+            "Address the Rasa server, action server and gateway listen on (run-prod: where nginx serves the gateways)",
+            "ports",
+        ),
+        Variable(
+            "RASA_PORT",
+            "port",
+            "5005",
+            "Rasa server: REST and shop channels, HTTP API (run-prod: nginx in front of the Rasa replicas)",
+            "ports",
+        ),
+        Variable(
+            "ACTION_PORT",
+            "port",
+            "5055",
+            "Action server, called by Rasa through endpoints.yml (run-prod: nginx in front of the action servers)",
+            "ports",
+            exported=True,
+        ),
+        Variable(
+            "GATEWAY_PORT",
+            "port",
+            "8000",
+            "Gateway: demo shop pages, widget, socket.io, agent and trainer consoles (run-prod: nginx in front of the gateways)",
+            "ports",
+        ),
+        # -- Files and databases
+        Variable(
+            "QKF_VAR_DIR", "path", "var", "The embedded profile's SQLite files, uploads, logs and generated secrets", "files"
+        ),
+        Variable(
+            "ORDERS_DB_URL",
+            "url",
+            "sqlite:///${QKF_VAR_DIR}/shop.db",
+            "Orders and catalogue database (SQLAlchemy URL; PostgreSQL: postgresql://user@127.0.0.1:5432/shop)",
+            "files",
+        ),
+        Variable(
+            "GATEWAY_DB_URL",
+            "url",
+            "sqlite:///${QKF_VAR_DIR}/gateway.db",
+            "Gateway database: chat history, review queue, accounts, training jobs (SQLAlchemy URL)",
+            "files",
+        ),
+        Variable(
+            "RASA_TRACKER_DB",
+            "path",
+            "${QKF_VAR_DIR}/tracker.db",
+            "Rasa's SQLite conversation store in the embedded profile (endpoints.yml)",
+            "files",
+            exported=True,
+        ),
+        Variable("UPLOADS_DIR", "path", "${QKF_VAR_DIR}/uploads", "Photos buyers send in the widget", "files"),
+        Variable(
+            "UPLOADS_RETENTION_DAYS",
+            "number",
+            "30",
+            "Uploaded photos are deleted after this many days (0: kept)",
+            "files",
+            minimum=0,
+        ),
+        # -- Shop-editable data
+        Variable(
+            "SHOP_POLICY_FILE", "path", "data/shop/policy.yml", "Shop policy: shipping, couriers, returns, coupons, gift", "shop"
+        ),
+        Variable("SHOP_LEXICON_FILE", "path", "data/shop/lexicon.yml", "Colour, size and reason words, slang and emoji", "shop"),
+        Variable("SHOP_SIZE_CHART_FILE", "path", "data/shop/size_chart.yml", "Size chart: height and weight to size", "shop"),
+        Variable(
+            "DEMO_SHOP_FILE",
+            "path",
+            "data/shop/demo_shop.yml",
+            "The demo shop's catalogue, buyers and orders (python -m bot seed)",
+            "shop",
+        ),
+        Variable(
+            "JIEBA_DICTIONARY_DIR", "path", "data/dictionary", "jieba user dictionary of the spaCy pipeline (make nlp)", "shop"
+        ),
+        Variable("SPACY_MODEL_DIR", "path", "build/spacy_zh", "Where make nlp writes the spaCy zh pipeline", "shop"),
+        Variable(
+            "GATEWAY_STRINGS_FILE",
+            "path",
+            "data/shop/gateway_strings.yml",
+            "Texts of the widget, the demo pages and the consoles",
+            "shop",
+        ),
+        Variable(
+            "ROUTING_POLICY_FILE",
+            "path",
+            "data/shop/routing.yml",
+            "Which replies an agent approves before the buyer sees them",
+            "shop",
+        ),
+        Variable(
+            "TRAINER_PROJECT_DIR",
+            "path",
+            ".",
+            "The project whose data/ and domain.yml the trainer console edits and trains",
+            "shop",
+        ),
+        # -- Secrets: no defaults
+        Variable(
+            "BUYER_TOKEN_SECRET",
+            "secret",
+            None,
+            "HMAC secret shared with the shop site; it signs the buyer tokens passed as message metadata",
+            "secrets",
+        ),
+        Variable("SHOP_API_KEY", "secret", None, "The shop's key for POST /api/order-events (header X-Shop-Key)", "secrets"),
+        Variable(
+            "RASA_AUTH_TOKEN",
+            "secret",
+            None,
+            "Rasa's HTTP API token (rasa run --auth-token; the gateway and the trainer jobs send it)",
+            "secrets",
+        ),
+        Variable(
+            "ACTION_SERVER_SECRET",
+            "secret",
+            None,
+            "Sent by Rasa to the action server (header X-Action-Secret, endpoints.yml); other callers get 401",
+            "secrets",
+        ),
+        Variable(
+            "QKF_NEW_PASSWORD",
+            "secret",
+            None,
+            "python -m bot agent-add: the new account's password instead of asking (for scripts; not for .env)",
+            "secrets",
+        ),
+        # -- Gateway
+        Variable(
+            "QKF_DEMO_SHOP",
+            "flag",
+            "0",
+            "The demo shop's pages, which sign a token for ?buyer=B001 without any "
+            "login: on only in the demo (make run sets 1); the production profile refuses to start with it",
+            "gateway",
+        ),
+        Variable(
+            "GATEWAY_ALLOWED_ORIGINS",
+            "list",
+            "",
+            "Page origins besides the gateway's own allowed to open the widget's socket and call its API (CORS)",
+            "gateway",
+        ),
+        Variable(
+            "GATEWAY_TRUSTED_PROXIES",
+            "list",
+            "",
+            "Proxies (addresses or networks) whose X-Forwarded-For / "
+            "X-Forwarded-Proto are believed (run-prod: its nginx; compose: the compose network)",
+            "gateway",
+        ),
+        Variable(
+            "GATEWAY_RATE_BURST",
+            "int",
+            "5",
+            "Messages one buyer may send to one gateway at once, before the steady rate applies",
+            "gateway",
+            minimum=1,
+        ),
+        Variable(
+            "GATEWAY_RATE_PER_SECOND",
+            "number",
+            "1",
+            "Messages per second one buyer may send to one gateway after the burst",
+            "gateway",
+            above=0,
+        ),
+        Variable(
+            "GATEWAY_IP_RATE_BURST",
+            "int",
+            "30",
+            "Messages one client address (all its conversations) may send at once",
+            "gateway",
+            minimum=1,
+        ),
+        Variable(
+            "GATEWAY_IP_RATE_PER_SECOND",
+            "number",
+            "5",
+            "Messages per second one client address may send after the burst",
+            "gateway",
+            above=0,
+        ),
+        Variable(
+            "GATEWAY_RASA_MAX_IN_FLIGHT",
+            "int",
+            "4",
+            "Buyer turns one gateway has at Rasa at once (the rest queue in arrival order); about 2 per Rasa replica",
+            "gateway",
+            minimum=1,
+        ),
+        Variable(
+            "RASA_URL",
+            "url",
+            "http://${QKF_HOST}:${RASA_PORT}",
+            "Gateway -> Rasa (behind a load balancer: the balancer)",
+            "gateway",
+        ),
+        Variable(
+            "RASA_REPLICA_URLS",
+            "list",
+            "${RASA_URL}",
+            "Every Rasa replica: a model the trainer activates is loaded into each",
+            "gateway",
+        ),
+        Variable(
+            "GATEWAY_REDIS_URL",
+            "url",
+            "",
+            "Several gateways: their socket.io rooms shared through this Redis "
+            "(python-socketio's AsyncRedisManager); empty: one gateway, rooms in memory",
+            "gateway",
+        ),
+        Variable("GATEWAY_REDIS_CHANNEL", "text", "qinkefu-socketio", "The Redis channel of GATEWAY_REDIS_URL", "gateway"),
+        # -- Production profile
+        Variable(
+            "PROD_POSTGRES_URL",
+            "url",
+            "postgresql://postgres@127.0.0.1:5432",
+            "PostgreSQL server, without a database (PREFIX_tracker, PREFIX_shop and PREFIX_gateway are created)",
+            "prod",
+        ),
+        Variable("PROD_DATABASE_PREFIX", "text", "qinkefu", "PREFIX of the three databases", "prod"),
+        Variable("REDIS_HOST", "host", "127.0.0.1", "Redis: Rasa's lock store and the gateways' socket.io rooms", "prod"),
+        Variable("REDIS_PORT", "port", "6379", "Redis port", "prod"),
+        Variable("REDIS_DB", "int", "0", "Redis database number", "prod", minimum=0),
+        Variable("REDIS_PREFIX", "text", "qinkefu", "Prefix of the lock store's keys and of the socket.io channel", "prod"),
+        Variable(
+            "PROD_PRIVATE_HOST",
+            "host",
+            "127.0.0.1",
+            "Private address of the replicas and of the internal "
+            "balancers (RASA_PORT, ACTION_PORT); only the gateways' balancer (GATEWAY_PORT) is on QKF_HOST",
+            "prod",
+        ),
+        Variable("PROD_RASA_REPLICAS", "int", "2", "Rasa replicas", "prod", minimum=1),
+        Variable("PROD_RASA_FIRST_PORT", "port", "5101", "Port of the first Rasa replica (the next ones follow)", "prod"),
+        Variable("PROD_ACTION_REPLICAS", "int", "2", "Action server replicas", "prod", minimum=1),
+        Variable("PROD_ACTION_FIRST_PORT", "port", "5201", "Port of the first action server replica", "prod"),
+        Variable("PROD_GATEWAY_REPLICAS", "int", "2", "Gateway replicas", "prod", minimum=1),
+        Variable("PROD_GATEWAY_FIRST_PORT", "port", "8101", "Port of the first gateway replica", "prod"),
+        Variable("PROD_VAR_DIR", "path", "var/prod", "The production profile's nginx configuration, uploads and logs", "prod"),
+        Variable(
+            "TICKET_LOCK_LIFETIME",
+            "int",
+            "10",
+            "Seconds a Rasa replica that dies mid-turn holds that "
+            "conversation's lock (read by Rasa, set by run-prod; the embedded profile keeps Rasa's 60)",
+            "prod",
+            minimum=1,
+        ),
+        # -- Rasa's endpoints in the production profile: derived by run-prod
+        Variable(
+            "ACTION_ENDPOINT_URL",
+            "url",
+            None,
+            "The action servers' webhook (their balancer)",
+            "prod_endpoints",
+            derived="http://PROD_PRIVATE_HOST:ACTION_PORT/webhook",
+        ),
+        Variable(
+            "TRACKER_PG_HOST",
+            "host",
+            None,
+            "Conversation store: PostgreSQL host",
+            "prod_endpoints",
+            derived="from PROD_POSTGRES_URL",
+        ),
+        Variable(
+            "TRACKER_PG_PORT",
+            "port",
+            None,
+            "Conversation store: PostgreSQL port",
+            "prod_endpoints",
+            derived="from PROD_POSTGRES_URL",
+        ),
+        Variable(
+            "TRACKER_PG_DB",
+            "text",
+            None,
+            "Conversation store: database",
+            "prod_endpoints",
+            derived="PROD_DATABASE_PREFIX_tracker",
+        ),
+        Variable("TRACKER_PG_USER", "text", None, "Conversation store: user", "prod_endpoints", derived="from PROD_POSTGRES_URL"),
+        Variable(
+            "TRACKER_PG_PASSWORD",
+            "secret",
+            None,
+            "Conversation store: password",
+            "prod_endpoints",
+            derived="from PROD_POSTGRES_URL",
+        ),
+        Variable("REDIS_LOCK_DB", "int", None, "Lock store: Redis database", "prod_endpoints", minimum=0, derived="REDIS_DB"),
+        Variable("REDIS_LOCK_PREFIX", "text", None, "Lock store: key prefix", "prod_endpoints", derived="REDIS_PREFIX"),
+        # -- Processes and libraries
+        Variable(
+            "TF_CPP_MIN_LOG_LEVEL", "int", "2", "TensorFlow's C++ log level (2: errors only)", "process", minimum=0, exported=True
+        ),
+        Variable(
+            "SQLALCHEMY_SILENCE_UBER_WARNING",
+            "flag",
+            "1",
+            "No SQLAlchemy 2.0 migration warning (Rasa 3.6 pins SQLAlchemy 1.4)",
+            "process",
+            exported=True,
+        ),
+        Variable(
+            "PYTHONUNBUFFERED", "flag", "1", "Child processes' output reaches their log files at once", "process", exported=True
+        ),
+        Variable(
+            "CI",
+            "text",
+            "",
+            "true on the CI machine (.ci/run): a missing Debian package, PostgreSQL, Redis or "
+            "browser fails the tests instead of skipping them",
+            "process",
+        ),
+    ]
+}
 
 REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 TRUE = ("1", "true", "yes", "on")
@@ -236,6 +457,7 @@ def _problem(declared: Variable, value: str, expected: str) -> SettingError:
 
 def _parse(declared: Variable, value: str) -> Any:
     kind = declared.type
+    number: float  # an int for int and port variables
     if kind in ("int", "port"):
         try:
             number = int(value)
@@ -312,11 +534,13 @@ def check(env: Optional[Mapping[str, str]] = None) -> List[str]:
 def exported_defaults(env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """The defaults of the exported variables (read by Rasa or libraries) that ``env`` lacks."""
     env = _environment(env)
-    return {
-        declared.name: text(declared.name, env)
-        for declared in VARIABLES.values()
-        if declared.exported and not (env.get(declared.name) or "").strip()
-    }
+    defaults: Dict[str, str] = {}
+    for declared in VARIABLES.values():
+        if declared.exported and not (env.get(declared.name) or "").strip():
+            value = text(declared.name, env)
+            if value is not None:
+                defaults[declared.name] = value
+    return defaults
 
 
 def child_environment(
@@ -339,6 +563,7 @@ def child_environment(
 
 # -- .env files and this machine's secrets --------------------------------------------------------
 
+
 def read_env_file(path: Path) -> Dict[str, str]:
     """KEY=VALUE lines (comments, blanks and `export ` allowed; optional quotes)."""
     values: Dict[str, str] = {}
@@ -351,7 +576,7 @@ def read_env_file(path: Path) -> Dict[str, str]:
         key, value = line.split("=", 1)
         key = key.strip()
         if key.startswith("export "):
-            key = key[len("export "):].strip()
+            key = key[len("export ") :].strip()
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
@@ -429,8 +654,16 @@ ENV_EXAMPLE_HEADER = """\
 
 def _kind(declared: Variable) -> str:
     described = {
-        "text": "text", "host": "address", "port": "port", "int": "whole number", "number": "number",
-        "flag": "0 or 1", "path": "path", "url": "URL", "list": "comma-separated list", "secret": "secret",
+        "text": "text",
+        "host": "address",
+        "port": "port",
+        "int": "whole number",
+        "number": "number",
+        "flag": "0 or 1",
+        "path": "path",
+        "url": "URL",
+        "list": "comma-separated list",
+        "secret": "secret",
     }[declared.type]
     if declared.minimum is not None:
         described += f" >= {declared.minimum:g}"
@@ -446,8 +679,14 @@ def _kind(declared: Variable) -> str:
 
 
 def _comment(text: str) -> List[str]:
-    return textwrap.wrap(text, width=ENV_EXAMPLE_WIDTH, initial_indent="# ", subsequent_indent="#   ",
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.wrap(
+        text,
+        width=ENV_EXAMPLE_WIDTH,
+        initial_indent="# ",
+        subsequent_indent="#   ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def env_example() -> str:
@@ -456,8 +695,14 @@ def env_example() -> str:
     for section, title, notes in SECTIONS:
         lines += ["", f"# --- {title} ".ljust(ENV_EXAMPLE_WIDTH, "-")]
         if notes:
-            lines += textwrap.wrap(notes, width=ENV_EXAMPLE_WIDTH, initial_indent="# ", subsequent_indent="# ",
-                                   break_long_words=False, break_on_hyphens=False)
+            lines += textwrap.wrap(
+                notes,
+                width=ENV_EXAMPLE_WIDTH,
+                initial_indent="# ",
+                subsequent_indent="# ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
         for declared in VARIABLES.values():
             if declared.section == section:
                 lines += _comment(f"{declared.meaning} [{_kind(declared)}]")
@@ -466,6 +711,7 @@ def env_example() -> str:
 
 
 # -- the settings of the processes ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Settings:

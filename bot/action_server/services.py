@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.shop.lexicon import Lexicon
-from bot.shop.phone_lock import PhoneTailLocks
-from bot.shop.orders import OrderRepository, build_repository
-from bot.shop.policy import ShopPolicy
 from bot.settings import Settings
+from bot.shop.lexicon import Lexicon
+from bot.shop.orders import OrderRepository, build_repository
+from bot.shop.phone_lock import PhoneTailLocks
+from bot.shop.policy import ShopPolicy
 from bot.shop.size_chart import SizeChart
 
 

@@ -7,7 +7,8 @@ import logging
 import os
 import sys
 
-from bot import log_scrub, settings as registry
+from bot import log_scrub
+from bot import settings as registry
 from bot.settings import SettingError, Settings, ensure_local_secrets, load_dotenv
 
 
@@ -40,16 +41,14 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_build_nlp(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.shop.lexicon import Lexicon
     from bot.rasa_server.nlp.build_spacy import build_pipeline
     from bot.rasa_server.nlp.shop_terms import shop_terms
+    from bot.shop.lexicon import Lexicon
     from bot.shop.orders import build_repository
     from bot.shop.policy import ShopPolicy
 
     repository = build_repository(settings.orders_db_url)
-    terms = shop_terms(
-        repository.list_products(), Lexicon.load(settings.lexicon_file), ShopPolicy.load(settings.policy_file)
-    )
+    terms = shop_terms(repository.list_products(), Lexicon.load(settings.lexicon_file), ShopPolicy.load(settings.policy_file))
     count = build_pipeline(terms, settings.dictionary_dir, settings.spacy_model_dir)
     print(f"built the spaCy zh pipeline ({count} entity patterns) in {settings.spacy_model_dir}")
     return 0

@@ -49,9 +49,21 @@ def rasa_command(model_path: str, host: str, port: int, endpoints: str) -> List[
     """Rasa with its HTTP API behind RASA_AUTH_TOKEN (bot.rasa_server adds --auth-token) and no
     CORS: only the gateway and the trainer jobs talk to it, never a browser."""
     return [
-        sys.executable, "-m", "bot.rasa_server", "run", "--enable-api", "--model", model_path,
-        "--interface", host, "--port", str(port),
-        "--credentials", "credentials.yml", "--endpoints", endpoints,
+        sys.executable,
+        "-m",
+        "bot.rasa_server",
+        "run",
+        "--enable-api",
+        "--model",
+        model_path,
+        "--interface",
+        host,
+        "--port",
+        str(port),
+        "--credentials",
+        "credentials.yml",
+        "--endpoints",
+        endpoints,
     ]
 
 
@@ -78,7 +90,7 @@ def wait_healthy(host: str, service: Service, timeout: float) -> bool:
     url = f"http://{service.host or host}:{service.port}{service.health_path}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if service.process.poll() is not None:
+        if service.process is None or service.process.poll() is not None:
             return False
         try:
             with urllib.request.urlopen(url, timeout=2) as reply:
@@ -121,9 +133,7 @@ def start_stage(host: str, stage: List[Service], env: Dict[str, str], log_dir: P
     return None
 
 
-def run_services(
-    host: str, stages: List[List[Service]], env: Dict[str, str], log_dir: Path, banner: str
-) -> int:
+def run_services(host: str, stages: List[List[Service]], env: Dict[str, str], log_dir: Path, banner: str) -> int:
     """Starts the stages in order (a stage's services together, all healthy before the next
     stage), prints the banner, and keeps everything running until Ctrl-C or until one stops."""
     services = [service for stage in stages for service in stage]
@@ -153,7 +163,7 @@ def run_services(
         print(banner + f"\n  Logs: {log_dir}\nPress Ctrl-C to stop everything.", flush=True)
         while not stopping:
             for service in services:
-                if service.process.poll() is not None:
+                if service.process is None or service.process.poll() is not None:
                     print(f"error: the {service.name} stopped; see {service.log_path}", file=sys.stderr)
                     stop_all(services)
                     return 1
@@ -174,22 +184,25 @@ def run(settings: Settings, model_path: str = "models", log_dir: Optional[Path] 
     demo = (
         f"  Demo shop with the widget:  {base}:{settings.gateway_port}/  (log in a demo buyer: ?buyer=B001)\n"
         f"  Product page:               {base}:{settings.gateway_port}/shop/product/P001?buyer=B001\n"
-        if settings.demo_shop else "  Demo shop:                  off (QKF_DEMO_SHOP=1 turns it on; make run does)\n"
+        if settings.demo_shop
+        else "  Demo shop:                  off (QKF_DEMO_SHOP=1 turns it on; make run does)\n"
     )
     banner = (
         "\nQinkefu is running:\n"
         f"  Rasa server (REST channel): {base}:{settings.rasa_port}/webhooks/rest/webhook\n"
         f"  Action server:              {base}:{settings.action_port}/health\n"
-        + demo +
-        f"  Secrets:                    {local_secrets_file()} (this machine's, generated)\n"
+        + demo
+        + f"  Secrets:                    {local_secrets_file()} (this machine's, generated)\n"
         f"  Agent console:              {base}:{settings.gateway_port}/agent  (accounts: make agent NAME=alice)\n"
         f"  Trainer console:            {base}:{settings.gateway_port}/trainer  (make agent NAME=tina ROLE=trainer)\n"
         f"  Gateway health / ready:     {base}:{settings.gateway_port}/health  /ready"
     )
     return run_services(
-        settings.host, [[service] for service in services_for(settings, model_path)],
+        settings.host,
+        [[service] for service in services_for(settings, model_path)],
         # This machine's generated secrets unless set, and the registry's defaults for what Rasa
         # reads from endpoints.yml (ACTION_PORT, RASA_TRACKER_DB).
         child_environment(local_secrets=True),
-        log_dir or settings.var_dir / "logs", banner,
+        log_dir or settings.var_dir / "logs",
+        banner,
     )

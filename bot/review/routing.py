@@ -72,7 +72,7 @@ class RoutingPolicy:
         if not parses:
             return Decision(True, "nothing understood")
         for parse in parses:
-            intent, confidence = parse.get("intent"), float(parse.get("confidence") or 0)
+            intent, confidence = str(parse.get("intent") or ""), float(parse.get("confidence") or 0)
             if intent in self.always_review:
                 return Decision(True, f"{intent} is always reviewed")
             if confidence < self.confidence_threshold:

@@ -36,8 +36,8 @@ class DataError(ValueError):
 
 def _yaml() -> YAML:
     yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096
+    yaml.preserve_quotes = True  # type: ignore[assignment]  # ruamel types these attributes as None
+    yaml.width = 4096  # type: ignore[assignment]
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
 

@@ -18,9 +18,7 @@ def ensure_database(url: str) -> bool:
     server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True)
     try:
         with server.connect() as conn:
-            exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-            ).first()
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}).first()
             if exists:
                 return False
             conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))

@@ -14,8 +14,8 @@ from typing import Dict, List, Mapping, Optional
 from sqlalchemy.engine import make_url
 
 from bot import settings
-from bot.settings import PROJECT_ROOT, SECRET_NAMES
 from bot.ops.supervisor import RASA_HEALTH_PATH, Service, rasa_command
+from bot.settings import PROJECT_ROOT, SECRET_NAMES
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "qinkefu.conf.template"
 ENDPOINTS = "deploy/endpoints.prod.yml"
@@ -138,28 +138,48 @@ class ProductionProfile:
         python = sys.executable
         actions = [
             Service(
-                f"action server {i + 1}", [python, "-m", "bot", "actions"], port, "/health", {"ACTION_PORT": str(port)},
+                f"action server {i + 1}",
+                [python, "-m", "bot", "actions"],
+                port,
+                "/health",
+                {"ACTION_PORT": str(port)},
                 host=self.private_host,
             )
             for i, port in enumerate(self.action_replicas)
         ]
         rasa = [
             Service(
-                f"Rasa server {i + 1}", rasa_command(model_path, self.private_host, port, ENDPOINTS), port,
-                RASA_HEALTH_PATH, start_timeout=300, host=self.private_host,
+                f"Rasa server {i + 1}",
+                rasa_command(model_path, self.private_host, port, ENDPOINTS),
+                port,
+                RASA_HEALTH_PATH,
+                start_timeout=300,
+                host=self.private_host,
             )
             for i, port in enumerate(self.rasa_replicas)
         ]
         gateways = [
             Service(
-                f"gateway {i + 1}", [python, "-m", "bot", "gateway"], port, "/health", {"GATEWAY_PORT": str(port)},
+                f"gateway {i + 1}",
+                [python, "-m", "bot", "gateway"],
+                port,
+                "/health",
+                {"GATEWAY_PORT": str(port)},
                 host=self.private_host,
             )
             for i, port in enumerate(self.gateway_replicas)
         ]
         nginx = Service(
             "load balancer (nginx)",
-            [nginx_binary(), "-p", str(self.nginx_dir), "-e", str(self.nginx_dir / "error.log"), "-c", str(self.nginx_config_path)],
+            [
+                nginx_binary(),
+                "-p",
+                str(self.nginx_dir),
+                "-e",
+                str(self.nginx_dir / "error.log"),
+                "-c",
+                str(self.nginx_config_path),
+            ],
             self.gateway_port,
             "/health",
         )

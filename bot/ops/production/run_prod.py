@@ -11,15 +11,13 @@ from bot.db_migrate import upgrade
 from bot.db_schema import GATEWAY, SHOP
 from bot.ops.production.databases import ServiceMissing, ensure_database, ensure_redis
 from bot.ops.production.profile import ProductionProfile, nginx_binary
+from bot.ops.supervisor import run_services
+from bot.settings import Settings, child_environment, secret_problems
 from bot.shop.orders.demo_shop import load_demo_shop
 from bot.shop.orders.sql import SqlOrderRepository
-from bot.settings import Settings, child_environment, secret_problems
-from bot.ops.supervisor import run_services
 
 
-def prepare(
-    profile: ProductionProfile, settings: Settings, reseed: bool = False, with_nginx: bool = True
-) -> Dict[str, str]:
+def prepare(profile: ProductionProfile, settings: Settings, reseed: bool = False, with_nginx: bool = True) -> Dict[str, str]:
     """Checks the services, creates the databases, upgrades the shop and gateway schema (once, here:
     several gateways starting together would race), seeds the demo shop into an empty shop
     database and writes the nginx configuration; returns the replicas' environment."""
@@ -50,7 +48,9 @@ def refusals(settings: Settings, env=None) -> list:
         for problem in secret_problems(os.environ if env is None else env)
     ]
     if settings.demo_shop:
-        problems.append("QKF_DEMO_SHOP is on: the demo shop signs a token for any buyer; production buyers are identified by the shop's own tokens")
+        problems.append(
+            "QKF_DEMO_SHOP is on: the demo shop signs a token for any buyer; production buyers are identified by the shop's own tokens"
+        )
     return problems
 
 
