@@ -404,14 +404,14 @@ VARIABLES: Dict[str, Variable] = {
         ),
         Variable(
             "SQLALCHEMY_SILENCE_UBER_WARNING",
-            "flag",
+            "text",
             "1",
             "No SQLAlchemy 2.0 migration warning (Rasa 3.6 pins SQLAlchemy 1.4)",
             "process",
             exported=True,
         ),
         Variable(
-            "PYTHONUNBUFFERED", "flag", "1", "Child processes' output reaches their log files at once", "process", exported=True
+            "PYTHONUNBUFFERED", "text", "1", "Child processes' output reaches their log files at once", "process", exported=True
         ),
         Variable(
             "CI",
