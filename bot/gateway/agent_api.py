@@ -27,6 +27,22 @@ def _iso(moment: Optional[datetime]) -> Optional[str]:
     return moment.isoformat() if moment else None
 
 
+def queue_snapshot(store, queue) -> Dict[str, Any]:
+    """What the console polls, read in a constant number of queries however long the queue is:
+    pending suggestions with their conversations' takeover, and conversations waiting for a human
+    with their buyer and last buyer text."""
+    pending = queue.pending()
+    waiting = queue.waiting_for_human()
+    waiting_ids = [item["session_id"] for item in waiting]
+    return {
+        "pending": pending,
+        "taken_over_by": queue.takeovers(s["session_id"] for s in pending),
+        "waiting": waiting,
+        "buyers": store.buyers_of(waiting_ids),
+        "last_texts": store.last_buyer_texts(waiting_ids, within=20),
+    }
+
+
 def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Settings, strings: Dict[str, str], room_emitter: Callable) -> None:
     def intents() -> list:
         """The project's intents now, including those a trainer added."""
@@ -34,7 +50,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
 
     agents_only = staff_only(app, AGENT_ROLES, "/agent")
 
-    def view(suggestion: Dict[str, Any]) -> Dict[str, Any]:
+    def view(suggestion: Dict[str, Any], taken_over_by: Optional[str]) -> Dict[str, Any]:
         waiting = (datetime.now(timezone.utc) - suggestion["created_at"]).total_seconds()
         parse = suggestion["parse"][0] if suggestion["parse"] else {}
         return {
@@ -51,7 +67,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
             "replies": suggestion["replies"],
             "reason": suggestion["reason"],
             "handled_by": suggestion["handled_by"],
-            "taken_over_by": app.ctx.queue.taken_over_by(suggestion["session_id"]),
+            "taken_over_by": taken_over_by,
             "sla": app.ctx.routing.sla(waiting),
         }
 
@@ -85,25 +101,24 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
     @app.get("/agent/api/queue")
     @agents_only
     async def queue(_: Request, agent):
+        snapshot = await app.ctx.run_db(queue_snapshot, app.ctx.store, app.ctx.queue)
         now = datetime.now(timezone.utc)
         waiting = []
-        for item in app.ctx.queue.waiting_for_human():
+        for item in snapshot["waiting"]:
             seconds = (now - item["human_requested_at"]).total_seconds()
-            history = app.ctx.store.history(item["session_id"], limit=20)
-            last = next((m["text"] for m in reversed(history) if m["role"] == "buyer"), "")
             waiting.append(
                 {
                     "session_id": item["session_id"],
-                    "buyer_id": app.ctx.store.buyer_of(item["session_id"]),
+                    "buyer_id": snapshot["buyers"].get(item["session_id"]),
                     "since": _iso(item["human_requested_at"]),
                     "waiting_seconds": round(seconds),
-                    "last_text": last,
+                    "last_text": snapshot["last_texts"].get(item["session_id"], ""),
                     "sla": app.ctx.routing.sla(seconds),
                 }
             )
         return response.json(
             {
-                "suggestions": [view(s) for s in app.ctx.queue.pending()],
+                "suggestions": [view(s, snapshot["taken_over_by"].get(s["session_id"])) for s in snapshot["pending"]],
                 "waiting": waiting,
                 "sla": {"amber": app.ctx.routing.sla_amber_seconds, "red": app.ctx.routing.sla_red_seconds},
             }
@@ -112,12 +127,12 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
     @app.get("/agent/api/sessions/<session_id>")
     @agents_only
     async def conversation(_: Request, agent, session_id: str):
-        messages = app.ctx.store.history(session_id)
+        messages = await app.ctx.run_db(app.ctx.store.history, session_id)
         return response.json(
             {
                 "session_id": session_id,
-                "buyer_id": app.ctx.store.buyer_of(session_id),
-                "taken_over_by": app.ctx.queue.taken_over_by(session_id),
+                "buyer_id": await app.ctx.run_db(app.ctx.store.buyer_of, session_id),
+                "taken_over_by": await app.ctx.run_db(app.ctx.queue.taken_over_by, session_id),
                 "messages": messages,
                 "photos": [m["image"] for m in messages if m.get("image")],
             }
@@ -131,7 +146,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
     @app.get("/agent/api/metrics")
     @agents_only
     async def metrics(_: Request, agent):
-        return response.json(app.ctx.queue.metrics())
+        return response.json(await app.ctx.run_db(app.ctx.queue.metrics))
 
     # -- acting on suggestions -------------------------------------------------------------
     @app.post("/agent/api/suggestions/<suggestion_id:int>/send")
@@ -171,10 +186,10 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
         intent = str(body.get("intent") or "")
         if intent not in intents():
             return response.json({"error": "choose one of the domain's intents"}, status=400)
-        current = app.ctx.queue.get(suggestion_id)
+        current = await app.ctx.run_db(app.ctx.queue.get, suggestion_id)
         if current is None:
             return response.json({"error": "no such suggestion"}, status=404)
-        buyer_id = app.ctx.store.buyer_of(current["session_id"])
+        buyer_id = await app.ctx.run_db(app.ctx.store.buyer_of, current["session_id"])
         entities = {"buyer_token": issue_buyer_token(settings.buyer_token_secret, buyer_id, 600)} if buyer_id else {}
         try:
             redraft = await app.ctx.conversations.agent_rejects(suggestion_id, agent["username"], intent, buyer_id, entities, room_emitter)
@@ -188,14 +203,14 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
     @app.post("/agent/api/sessions/<session_id>/takeover")
     @agents_only
     async def takeover(_: Request, agent, session_id: str):
-        app.ctx.queue.take_over(session_id, agent["username"])
+        await app.ctx.run_db(app.ctx.queue.take_over, session_id, agent["username"])
         await notify("queue_changed", {})
         return response.json({"ok": True})
 
     @app.post("/agent/api/sessions/<session_id>/handback")
     @agents_only
     async def handback(_: Request, agent, session_id: str):
-        app.ctx.queue.hand_back(session_id)
+        await app.ctx.run_db(app.ctx.queue.hand_back, session_id)
         await notify("queue_changed", {})
         return response.json({"ok": True})
 
@@ -214,7 +229,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
     async def agent_connect(sid, environ, auth=None):
         cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
         token = cookie[COOKIE].value if COOKIE in cookie else None
-        who = app.ctx.accounts.who(token)
+        who = await app.ctx.run_db(app.ctx.accounts.who, token)
         if who is None or who["role"] not in AGENT_ROLES:
             raise socketio.exceptions.ConnectionRefusedError("agents only")
         await sio.save_session(sid, who, namespace="/agent")

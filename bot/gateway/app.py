@@ -18,6 +18,7 @@ from sanic.request import Request
 
 from bot.gateway.agent_api import register_agent_console
 from bot.gateway.conversation import Conversations
+from bot.gateway.db_runner import DbRunner
 from bot.gateway.pages import register_pages
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway import security
@@ -79,6 +80,9 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     ip_limiter = RateLimiter(burst=settings.ip_rate_burst, per_second=settings.ip_rate_per_second)
     upload_limiter = RateLimiter(burst=settings.rate_burst, per_second=settings.rate_per_second / 5)
     turn_locks = SessionLocks()
+    # Every database call of a handler goes through run_db (a bounded thread pool opened below).
+    run_db = DbRunner()
+    app.ctx.run_db = run_db
     security.install(app, settings.allowed_origins, settings.trusted_proxies)
 
     def within_limits(session_id: str, buyer_id: Optional[str], ip: str, buckets: RateLimiter = limiter) -> bool:
@@ -92,6 +96,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     @app.listener("before_server_start")
     async def open_resources(app: Sanic, _loop) -> None:
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        run_db.open()
         app.ctx.store = GatewayStore(settings.gateway_db_url)
         app.ctx.queue = ReviewQueue(app.ctx.store.engine)
         app.ctx.accounts = AgentAccounts(app.ctx.store.engine)
@@ -110,14 +115,20 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
             settings.rasa_replica_urls,
             rasa_token=settings.rasa_auth_token,
         )
-        app.ctx.preview_values = lambda: demo_preview_values(app.ctx.orders)
+        app.ctx.jobs.run_db = run_db
+        app.ctx.preview_values = lambda: run_db(demo_preview_values, app.ctx.orders)
         app.ctx.conversations = Conversations(
-            app.ctx.store, app.ctx.rasa, app.ctx.queue, app.ctx.routing, strings["gateway"], app.ctx.notify_agents
+            app.ctx.store, app.ctx.rasa, app.ctx.queue, app.ctx.routing, strings["gateway"], app.ctx.notify_agents,
+            run_db,
         )
+
         # An agent signed in to the console, or connected to it here (else held replies are unattended at once).
-        app.ctx.conversations.agents_online = lambda: app.ctx.accounts.agents_signed_in() or any(
-            True for _ in sio.manager.get_participants("/agent", None)
-        )
+        async def agents_online() -> bool:
+            return any(True for _ in sio.manager.get_participants("/agent", None)) or await run_db(
+                app.ctx.accounts.agents_signed_in
+            )
+
+        app.ctx.conversations.agents_online = agents_online
 
     @app.listener("after_server_start")
     async def start_upload_cleanup(app: Sanic, _loop) -> None:
@@ -135,6 +146,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
             cleanup.cancel()
         await app.ctx.rasa.close()
         app.ctx.store.close()
+        run_db.close()
 
     def room_emitter(session_id: str):
         async def emit(event: str, data: Dict[str, Any]) -> None:
@@ -155,7 +167,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         product_id = str(auth.get("product_id") or "")[:16] or None
         # A conversation belongs to the identity it was opened with: another buyer, or a visitor
         # who is not logged in, is refused and the widget opens a new conversation.
-        if not app.ctx.store.claim_session(session_id, buyer_id):
+        if not await run_db(app.ctx.store.claim_session, session_id, buyer_id):
             raise socketio.exceptions.ConnectionRefusedError("session_not_yours")
         request = environ.get("sanic.request")
         ip = security.client_ip(request, settings.trusted_proxies) if request is not None else ""
@@ -164,7 +176,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         )
         await sio.enter_room(sid, session_id)
         if buyer_id:
-            for pending in app.ctx.store.take_pending_events(buyer_id):
+            for pending in await run_db(app.ctx.store.take_pending_events, buyer_id):
                 sio.start_background_task(deliver_event, session_id, buyer_id, pending["order_id"], pending["event"])
 
     @sio.event
@@ -194,7 +206,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         if not within_limits(session_id, session.get("buyer_id"), session.get("ip") or ""):
             return {"ok": False, "error": "rate_limited", "message": gateway_strings["rate_limited"]}
         try:
-            stored = app.ctx.store.add_message(session_id, "buyer", text, {"image": image} if image else {}, client_id)
+            stored = await run_db(app.ctx.store.add_message, session_id, "buyer", text, {"image": image} if image else {}, client_id)
         except SQLAlchemyError:
             # Nothing is lost: the widget keeps the message in its outbox and sends it again.
             logger.exception("gateway database unavailable: message %s of %s not taken", client_id, session_id)
@@ -217,7 +229,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
             emit = room_emitter(session_id)
             try:
                 if image and not text and not payload:
-                    stored = app.ctx.store.add_message(session_id, "bot", strings["gateway"]["photo_received"])
+                    stored = await run_db(app.ctx.store.add_message, session_id, "bot", strings["gateway"]["photo_received"])
                     await emit("message", stored)
                     return
                 await app.ctx.conversations.buyer_turn(
@@ -253,9 +265,9 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         if not SESSION_ID.match(session_id):
             return response.json({"error": "invalid session_id"}, status=400)
         # A buyer's conversation is shown with that buyer's token (X-Buyer-Token) only.
-        if not app.ctx.store.may_read(session_id, buyer_from_request(request)):
+        if not await run_db(app.ctx.store.may_read, session_id, buyer_from_request(request)):
             return response.json({"error": "not your conversation"}, status=403)
-        return response.json({"messages": app.ctx.store.history(session_id)})
+        return response.json({"messages": await run_db(app.ctx.store.history, session_id)})
 
     @app.post("/api/upload")
     async def upload(request: Request):
@@ -264,7 +276,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         if not SESSION_ID.match(session_id) or photo is None:
             return response.json({"ok": False, "error": "expected session_id and photo"}, status=400)
         buyer_id = buyer_from_request(request)
-        if not app.ctx.store.may_read(session_id, buyer_id):
+        if not await run_db(app.ctx.store.may_read, session_id, buyer_id):
             return response.json({"ok": False, "error": "not your conversation"}, status=403)
         if not within_limits(session_id, buyer_id, security.client_ip(request, settings.trusted_proxies), upload_limiter):
             return response.json({"ok": False, "error": "rate_limited"}, status=429)
@@ -296,14 +308,14 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         order_id, event = str(body.get("order_id") or ""), str(body.get("event") or "")
         if event not in ORDER_EVENTS:
             return response.json({"error": f"event must be one of {ORDER_EVENTS}"}, status=400)
-        order = app.ctx.orders.get_order(order_id)
+        order = await run_db(app.ctx.orders.get_order, order_id)
         if order is None:
             return response.json({"error": "unknown order"}, status=404)
         # Only a conversation the buyer opened with their own token gets the event; the answer
         # names no conversation.
-        session_id = app.ctx.store.latest_session_of(order.buyer_id)
+        session_id = await run_db(app.ctx.store.latest_session_of, order.buyer_id)
         if session_id is None:
-            app.ctx.store.add_pending_event(order.buyer_id, order.id, event)
+            await run_db(app.ctx.store.add_pending_event, order.buyer_id, order.id, event)
             return response.json({"delivered": False, "queued": True})
         await deliver_event(session_id, order.buyer_id, order.id, event)
         return response.json({"delivered": True})

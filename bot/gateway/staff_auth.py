@@ -91,7 +91,7 @@ def register_login(app: Sanic, prefix: str, roles: Tuple[str, ...]) -> None:
         # scrypt takes tens of milliseconds: in a thread, so the gateway keeps serving meanwhile.
         loop = asyncio.get_running_loop()
         token = await loop.run_in_executor(None, app.ctx.accounts.login, username, password)
-        who = app.ctx.accounts.who(token)
+        who = await app.ctx.run_db(app.ctx.accounts.who, token)
         if who is None or who["role"] not in roles:
             throttle.failed(*keys)
             logger.warning("wrong staff login for %r at %s", username, prefix)
@@ -109,7 +109,7 @@ def register_login(app: Sanic, prefix: str, roles: Tuple[str, ...]) -> None:
 
     @app.post(f"{prefix}/logout", name=f"{prefix.strip('/')}_logout")
     async def logout(request: Request):
-        app.ctx.accounts.logout(request.cookies.get(cookie))
+        await app.ctx.run_db(app.ctx.accounts.logout, request.cookies.get(cookie))
         reply = response.json({"ok": True})
         del reply.cookies[cookie]
         return reply
@@ -122,10 +122,13 @@ def staff_only(app: Sanic, roles: Tuple[str, ...], console: str):
     def decorate(handler):
         @functools.wraps(handler)
         async def guarded(request: Request, *args, **kwargs):
-            who = app.ctx.accounts.who(request.cookies.get(cookie))
+            who = await app.ctx.run_db(app.ctx.accounts.who, request.cookies.get(cookie))
             if who is None:
                 # Logged in at the other console only: that account cannot use this one.
-                others = [app.ctx.accounts.who(request.cookies.get(name)) for name in COOKIES.values() if name != cookie]
+                others = [
+                    await app.ctx.run_db(app.ctx.accounts.who, request.cookies.get(name))
+                    for name in COOKIES.values() if name != cookie
+                ]
                 if any(other is not None for other in others):
                     return response.json({"error": f"this account cannot use {console}"}, status=403)
                 return response.json({"error": f"log in at {console}"}, status=401)

@@ -96,7 +96,7 @@ def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
     @trainers_only
     async def preview(request: Request, who):
         text = str(body(request).get("text") or "")
-        values = app.ctx.preview_values()
+        values = await app.ctx.preview_values()
         for key, value in values.items():
             text = text.replace("{" + key + "}", str(value))
         return response.json({"text": text, "values": values})
@@ -127,7 +127,7 @@ def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
     @app.get("/trainer/api/candidates")
     @trainers_only
     async def candidates(_: Request, who):
-        found = [c for c in app.ctx.queue.candidates() if c.get("status", "open") == "open"]
+        found = await app.ctx.run_db(app.ctx.queue.candidates, "open")
         return response.json(
             {"candidates": [{k: c[k] for k in ("id", "text", "predicted_intent", "correct_intent", "source")} for c in found]}
         )
@@ -135,20 +135,20 @@ def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
     @app.post("/trainer/api/candidates/<candidate_id:int>/accept")
     @trainers_only
     async def accept_candidate(request: Request, who, candidate_id: int):
-        candidate = app.ctx.queue.candidate(candidate_id)
+        candidate = await app.ctx.run_db(app.ctx.queue.candidate, candidate_id)
         if candidate is None:
             return response.json({"errors": ["no such candidate"]}, status=404)
         try:
             app.ctx.project.add_example(str(body(request).get("intent") or ""), candidate["text"])
         except DataError as error:
             return refused(error)
-        app.ctx.queue.close_candidate(candidate_id, "accepted")
+        await app.ctx.run_db(app.ctx.queue.close_candidate, candidate_id, "accepted")
         return response.json({"ok": True})
 
     @app.post("/trainer/api/candidates/<candidate_id:int>/dismiss")
     @trainers_only
     async def dismiss_candidate(_: Request, who, candidate_id: int):
-        app.ctx.queue.close_candidate(candidate_id, "dismissed")
+        await app.ctx.run_db(app.ctx.queue.close_candidate, candidate_id, "dismissed")
         return response.json({"ok": True})
 
     # -- validate, train, models -----------------------------------------------------------
@@ -161,7 +161,7 @@ def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
     @trainers_only
     async def train(request: Request, who):
         try:
-            job = app.ctx.jobs.start(confirm_worse=bool(body(request).get("confirm_worse")))
+            job = await app.ctx.jobs.start_async(confirm_worse=bool(body(request).get("confirm_worse")))
         except JobRunning as error:
             return response.json({"errors": [str(error)]}, status=409)
         return response.json({"job": job})
@@ -169,12 +169,12 @@ def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
     @app.get("/trainer/api/train")
     @trainers_only
     async def job_status(_: Request, who):
-        return response.json({"job": app.ctx.jobs.latest()})
+        return response.json({"job": await app.ctx.run_db(app.ctx.jobs.latest)})
 
     @app.get("/trainer/api/models")
     @trainers_only
     async def model_history(_: Request, who):
-        return response.json({"models": app.ctx.jobs.history()})
+        return response.json({"models": await app.ctx.run_db(app.ctx.jobs.history)})
 
     @app.post("/trainer/api/models/<name>/activate")
     @trainers_only
@@ -190,13 +190,13 @@ def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
     @app.get("/trainer/api/report/<name>")
     @trainers_only
     async def report(_: Request, who, name: str):
-        found = app.ctx.jobs.report(name)
+        found = await app.ctx.run_db(app.ctx.jobs.report, name)
         return response.json(found) if found else response.json({"errors": ["no report"]}, status=404)
 
     @app.get("/trainer/reports/<name>/<filename>")
     @trainers_only
     async def report_file(_: Request, who, name: str, filename: str):
-        found = app.ctx.jobs.model(name)
+        found = await app.ctx.run_db(app.ctx.jobs.model, name)
         if found is None or filename != "intent_confusion_matrix.png" or not found["report_dir"]:
             return response.json({"errors": ["not found"]}, status=404)
         return await response.file(Path(found["report_dir"]) / filename)
