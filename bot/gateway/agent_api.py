@@ -4,20 +4,25 @@ users get 401 on every endpoint and are refused on the namespace."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 import socketio
-from sanic import Sanic, response
+from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.gateway.staff_auth import COOKIE, register_login, serve_console_assets, staff_only
+from bot.gateway.conversation import Conversations
+from bot.gateway.db_runner import DbRunner
+from bot.gateway.live import AGENT_NAMESPACE, LiveUpdates
+from bot.gateway.staff_auth import COOKIE, StaffAuth, register_login, serve_console_assets, staff_only
+from bot.gateway.store import GatewayStore
+from bot.review.queue import AlreadyHandled, ReviewQueue
+from bot.review.routing import RoutingPolicy
 from bot.shop.identity import issue_buyer_token
-from bot.review.agents import AgentAccounts
-from bot.review.queue import AlreadyHandled
-from bot.settings import Settings
+from bot.training.project_data import ProjectData
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 AGENT_ROLES = ("agent",)
@@ -43,12 +48,33 @@ def queue_snapshot(store, queue) -> Dict[str, Any]:
     }
 
 
-def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Settings, strings: Dict[str, str], room_emitter: Callable) -> None:
+@dataclass
+class AgentServices:
+    """What the agent console needs. ``strings`` are gateway_strings.yml's "agent" texts."""
+
+    strings: Dict[str, str]
+    buyer_token_secret: str
+    store: GatewayStore
+    queue: ReviewQueue
+    routing: RoutingPolicy
+    project: ProjectData
+    conversations: Conversations
+    live: LiveUpdates
+    auth: StaffAuth
+    run_db: Callable[..., Awaitable[Any]] = field(default_factory=DbRunner)
+
+
+def agent_blueprint(services: AgentServices) -> Blueprint:
+    store, queue, routing, run_db = services.store, services.queue, services.routing, services.run_db
+    notify = services.live.notify_agents
+    room_emitter = services.live.room_emitter
+    bp = Blueprint("agent_console")
+
     def intents() -> list:
         """The project's intents now, including those a trainer added."""
-        return sorted(app.ctx.project.intents())
+        return sorted(services.project.intents())
 
-    agents_only = staff_only(app, AGENT_ROLES, "/agent")
+    agents_only = staff_only(services.auth, AGENT_ROLES, "/agent")
 
     def view(suggestion: Dict[str, Any], taken_over_by: Optional[str]) -> Dict[str, Any]:
         waiting = (datetime.now(timezone.utc) - suggestion["created_at"]).total_seconds()
@@ -68,40 +94,35 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
             "reason": suggestion["reason"],
             "handled_by": suggestion["handled_by"],
             "taken_over_by": taken_over_by,
-            "sla": app.ctx.routing.sla(waiting),
+            "sla": routing.sla(waiting),
         }
-
-    async def notify(event: str, data: Dict[str, Any]) -> None:
-        await sio.emit(event, data, namespace="/agent")
-
-    app.ctx.notify_agents = notify
 
     def conflict(error: AlreadyHandled):
         return response.json({"error": "already handled", "status": error.status, "handled_by": error.handled_by}, status=409)
 
     # -- pages and login -------------------------------------------------------------------
-    @app.get("/agent")
+    @bp.get("/agent")
     async def console(_: Request):
         return await response.file(TEMPLATES / "agent.html")
 
-    @app.get("/agent/strings")
+    @bp.get("/agent/strings")
     async def console_strings(_: Request):
-        return response.json(strings)
+        return response.json(services.strings)
 
-    serve_console_assets(app, "/agent")
+    serve_console_assets(bp, "/agent")
 
-    register_login(app, "/agent", AGENT_ROLES)
+    register_login(bp, services.auth, "/agent", AGENT_ROLES)
 
-    @app.get("/agent/api/me")
+    @bp.get("/agent/api/me")
     @agents_only
     async def me(_: Request, agent):
         return response.json(agent)
 
     # -- queue -----------------------------------------------------------------------------
-    @app.get("/agent/api/queue")
+    @bp.get("/agent/api/queue")
     @agents_only
-    async def queue(_: Request, agent):
-        snapshot = await app.ctx.run_db(queue_snapshot, app.ctx.store, app.ctx.queue)
+    async def queue_listing(_: Request, agent):
+        snapshot = await run_db(queue_snapshot, store, queue)
         now = datetime.now(timezone.utc)
         waiting = []
         for item in snapshot["waiting"]:
@@ -113,47 +134,47 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
                     "since": _iso(item["human_requested_at"]),
                     "waiting_seconds": round(seconds),
                     "last_text": snapshot["last_texts"].get(item["session_id"], ""),
-                    "sla": app.ctx.routing.sla(seconds),
+                    "sla": routing.sla(seconds),
                 }
             )
         return response.json(
             {
                 "suggestions": [view(s, snapshot["taken_over_by"].get(s["session_id"])) for s in snapshot["pending"]],
                 "waiting": waiting,
-                "sla": {"amber": app.ctx.routing.sla_amber_seconds, "red": app.ctx.routing.sla_red_seconds},
+                "sla": {"amber": routing.sla_amber_seconds, "red": routing.sla_red_seconds},
             }
         )
 
-    @app.get("/agent/api/sessions/<session_id>")
+    @bp.get("/agent/api/sessions/<session_id>")
     @agents_only
     async def conversation(_: Request, agent, session_id: str):
-        messages = await app.ctx.run_db(app.ctx.store.history, session_id)
+        messages = await run_db(store.history, session_id)
         return response.json(
             {
                 "session_id": session_id,
-                "buyer_id": await app.ctx.run_db(app.ctx.store.buyer_of, session_id),
-                "taken_over_by": await app.ctx.run_db(app.ctx.queue.taken_over_by, session_id),
+                "buyer_id": await run_db(store.buyer_of, session_id),
+                "taken_over_by": await run_db(queue.taken_over_by, session_id),
                 "messages": messages,
                 "photos": [m["image"] for m in messages if m.get("image")],
             }
         )
 
-    @app.get("/agent/api/intents")
+    @bp.get("/agent/api/intents")
     @agents_only
     async def intent_list(_: Request, agent):
         return response.json({"intents": intents()})
 
-    @app.get("/agent/api/metrics")
+    @bp.get("/agent/api/metrics")
     @agents_only
     async def metrics(_: Request, agent):
-        return response.json(await app.ctx.run_db(app.ctx.queue.metrics))
+        return response.json(await run_db(queue.metrics))
 
     # -- acting on suggestions -------------------------------------------------------------
-    @app.post("/agent/api/suggestions/<suggestion_id:int>/send")
+    @bp.post("/agent/api/suggestions/<suggestion_id:int>/send")
     @agents_only
     async def send(_: Request, agent, suggestion_id: int):
         try:
-            await app.ctx.conversations.agent_sends(suggestion_id, agent["username"], room_emitter)
+            await services.conversations.agent_sends(suggestion_id, agent["username"], room_emitter)
         except AlreadyHandled as error:
             return conflict(error)
         except KeyError:
@@ -162,7 +183,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
         await notify("queue_changed", {})
         return response.json({"ok": True})
 
-    @app.post("/agent/api/suggestions/<suggestion_id:int>/edit")
+    @bp.post("/agent/api/suggestions/<suggestion_id:int>/edit")
     @agents_only
     async def edit(request: Request, agent, suggestion_id: int):
         body = request.json if isinstance(request.json, dict) else {}
@@ -170,7 +191,7 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
         if not text or len(text) > 2000:
             return response.json({"error": "text must be 1 to 2000 characters"}, status=400)
         try:
-            await app.ctx.conversations.agent_edits(suggestion_id, agent["username"], text, room_emitter)
+            await services.conversations.agent_edits(suggestion_id, agent["username"], text, room_emitter)
         except AlreadyHandled as error:
             return conflict(error)
         except KeyError:
@@ -179,20 +200,20 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
         await notify("queue_changed", {})
         return response.json({"ok": True})
 
-    @app.post("/agent/api/suggestions/<suggestion_id:int>/reject")
+    @bp.post("/agent/api/suggestions/<suggestion_id:int>/reject")
     @agents_only
     async def reject(request: Request, agent, suggestion_id: int):
         body = request.json if isinstance(request.json, dict) else {}
         intent = str(body.get("intent") or "")
         if intent not in intents():
             return response.json({"error": "choose one of the domain's intents"}, status=400)
-        current = await app.ctx.run_db(app.ctx.queue.get, suggestion_id)
+        current = await run_db(queue.get, suggestion_id)
         if current is None:
             return response.json({"error": "no such suggestion"}, status=404)
-        buyer_id = await app.ctx.run_db(app.ctx.store.buyer_of, current["session_id"])
-        entities = {"buyer_token": issue_buyer_token(settings.buyer_token_secret, buyer_id, 600)} if buyer_id else {}
+        buyer_id = await run_db(store.buyer_of, current["session_id"])
+        entities = {"buyer_token": issue_buyer_token(services.buyer_token_secret, buyer_id, 600)} if buyer_id else {}
         try:
-            redraft = await app.ctx.conversations.agent_rejects(suggestion_id, agent["username"], intent, buyer_id, entities, room_emitter)
+            redraft = await services.conversations.agent_rejects(suggestion_id, agent["username"], intent, buyer_id, entities, room_emitter)
         except AlreadyHandled as error:
             return conflict(error)
         await notify("handled", {"id": suggestion_id, "status": "rejected", "handled_by": agent["username"]})
@@ -200,36 +221,41 @@ def register_agent_console(app: Sanic, sio: socketio.AsyncServer, settings: Sett
         return response.json({"ok": True, "new_suggestion_id": redraft["id"] if redraft else None})
 
     # -- conversations ---------------------------------------------------------------------
-    @app.post("/agent/api/sessions/<session_id>/takeover")
+    @bp.post("/agent/api/sessions/<session_id>/takeover")
     @agents_only
     async def takeover(_: Request, agent, session_id: str):
-        await app.ctx.run_db(app.ctx.queue.take_over, session_id, agent["username"])
+        await run_db(queue.take_over, session_id, agent["username"])
         await notify("queue_changed", {})
         return response.json({"ok": True})
 
-    @app.post("/agent/api/sessions/<session_id>/handback")
+    @bp.post("/agent/api/sessions/<session_id>/handback")
     @agents_only
     async def handback(_: Request, agent, session_id: str):
-        await app.ctx.run_db(app.ctx.queue.hand_back, session_id)
+        await run_db(queue.hand_back, session_id)
         await notify("queue_changed", {})
         return response.json({"ok": True})
 
-    @app.post("/agent/api/sessions/<session_id>/messages")
+    @bp.post("/agent/api/sessions/<session_id>/messages")
     @agents_only
     async def agent_message(request: Request, agent, session_id: str):
         body = request.json if isinstance(request.json, dict) else {}
         text = str(body.get("text") or "").strip()
         if not text or len(text) > 2000:
             return response.json({"error": "text must be 1 to 2000 characters"}, status=400)
-        stored = await app.ctx.conversations.agent_says(session_id, agent["username"], text, room_emitter)
+        stored = await services.conversations.agent_says(session_id, agent["username"], text, room_emitter)
         return response.json({"ok": True, "message": stored})
 
-    # -- live updates for agents -----------------------------------------------------------
-    @sio.on("connect", namespace="/agent")
+    return bp
+
+
+def register_agent_events(sio: socketio.AsyncServer, services: AgentServices) -> None:
+    """The /agent socket.io namespace: live updates for logged-in agents only."""
+
+    @sio.on("connect", namespace=AGENT_NAMESPACE)
     async def agent_connect(sid, environ, auth=None):
         cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
         token = cookie[COOKIE].value if COOKIE in cookie else None
-        who = await app.ctx.run_db(app.ctx.accounts.who, token)
+        who = await services.auth.who(token)
         if who is None or who["role"] not in AGENT_ROLES:
             raise socketio.exceptions.ConnectionRefusedError("agents only")
-        await sio.save_session(sid, who, namespace="/agent")
+        await sio.save_session(sid, who, namespace=AGENT_NAMESPACE)

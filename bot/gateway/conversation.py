@@ -57,6 +57,7 @@ class Conversations:
         strings: Dict[str, str],
         notify_agents: Callable[[str, Dict[str, Any]], Awaitable[None]],
         run_db: Optional[Callable[..., Awaitable[Any]]] = None,
+        agents_online: Optional[Callable[[], Any]] = None,
     ) -> None:
         self.store = store
         self.rasa = rasa
@@ -66,6 +67,8 @@ class Conversations:
         self.notify_agents = notify_agents
         # Every store and queue call goes through run_db: off the event loop.
         self.db = run_db or DbRunner()
+        if agents_online is not None:
+            self.agents_online = agents_online
 
     async def deliver(self, session_id: str, replies: List[Dict[str, Any]], emit: Emit, role: str = "bot") -> List[Dict[str, Any]]:
         sent = await self.db(self.store.add_messages, session_id, role, [(reply["text"], widget_extra(reply)) for reply in replies])
@@ -125,7 +128,7 @@ class Conversations:
             await emit("message", stored)
             await emit("typing", {"on": True})
 
-    # Whether any agent is connected to the console (the app sets it; unknown -> assume yes and
+    # Whether any agent is connected to the console (given by the app; unknown -> assume yes and
     # rely on the timeout). A plain function or a coroutine function.
     agents_online: Callable[[], Any] = staticmethod(lambda: True)
 
