@@ -64,43 +64,38 @@ class AgentServices:
     run_db: Callable[..., Awaitable[Any]] = field(default_factory=DbRunner)
 
 
+def suggestion_view(routing: RoutingPolicy, suggestion: Dict[str, Any], taken_over_by: Optional[str]) -> Dict[str, Any]:
+    waiting = (datetime.now(timezone.utc) - suggestion["created_at"]).total_seconds()
+    parse = suggestion["parse"][0] if suggestion["parse"] else {}
+    return {
+        "id": suggestion["id"],
+        "session_id": suggestion["session_id"],
+        "buyer_id": suggestion["buyer_id"],
+        "created_at": _iso(suggestion["created_at"]),
+        "waiting_seconds": round(waiting),
+        "status": suggestion["status"],
+        "buyer_text": suggestion["buyer_text"],
+        "intent": suggestion["intent"],
+        "confidence": suggestion["confidence"],
+        "ranking": parse.get("ranking", [])[1:3],
+        "replies": suggestion["replies"],
+        "reason": suggestion["reason"],
+        "handled_by": suggestion["handled_by"],
+        "taken_over_by": taken_over_by,
+        "sla": routing.sla(waiting),
+    }
+
+
+def conflict(error: AlreadyHandled):
+    return response.json({"error": "already handled", "status": error.status, "handled_by": error.handled_by}, status=409)
+
+
 def agent_blueprint(services: AgentServices) -> Blueprint:
-    store, queue, routing, run_db = services.store, services.queue, services.routing, services.run_db
-    notify = services.live.notify_agents
-    room_emitter = services.live.room_emitter
+    """The console's page, strings, assets and login, and its API (the intents are the project's
+    now, including those a trainer added)."""
     bp = Blueprint("agent_console")
-
-    def intents() -> list:
-        """The project's intents now, including those a trainer added."""
-        return sorted(services.project.intents())
-
     agents_only = staff_only(services.auth, AGENT_ROLES, "/agent")
 
-    def view(suggestion: Dict[str, Any], taken_over_by: Optional[str]) -> Dict[str, Any]:
-        waiting = (datetime.now(timezone.utc) - suggestion["created_at"]).total_seconds()
-        parse = suggestion["parse"][0] if suggestion["parse"] else {}
-        return {
-            "id": suggestion["id"],
-            "session_id": suggestion["session_id"],
-            "buyer_id": suggestion["buyer_id"],
-            "created_at": _iso(suggestion["created_at"]),
-            "waiting_seconds": round(waiting),
-            "status": suggestion["status"],
-            "buyer_text": suggestion["buyer_text"],
-            "intent": suggestion["intent"],
-            "confidence": suggestion["confidence"],
-            "ranking": parse.get("ranking", [])[1:3],
-            "replies": suggestion["replies"],
-            "reason": suggestion["reason"],
-            "handled_by": suggestion["handled_by"],
-            "taken_over_by": taken_over_by,
-            "sla": routing.sla(waiting),
-        }
-
-    def conflict(error: AlreadyHandled):
-        return response.json({"error": "already handled", "status": error.status, "handled_by": error.handled_by}, status=409)
-
-    # -- pages and login -------------------------------------------------------------------
     @bp.get("/agent")
     async def console(_: Request):
         return await response.file(TEMPLATES / "agent.html")
@@ -118,7 +113,16 @@ def agent_blueprint(services: AgentServices) -> Blueprint:
     async def me(_: Request, agent):
         return response.json(agent)
 
-    # -- queue -----------------------------------------------------------------------------
+    _queue_routes(bp, services, agents_only)
+    _suggestion_routes(bp, services, agents_only)
+    _conversation_routes(bp, services, agents_only)
+    return bp
+
+
+def _queue_routes(bp: Blueprint, services: AgentServices, agents_only: Callable) -> None:
+    """What the console polls: the queue, one conversation, the intents, the metrics."""
+    store, queue, routing, run_db = services.store, services.queue, services.routing, services.run_db
+
     @bp.get("/agent/api/queue")
     @agents_only
     async def queue_listing(_: Request, agent):
@@ -139,7 +143,7 @@ def agent_blueprint(services: AgentServices) -> Blueprint:
             )
         return response.json(
             {
-                "suggestions": [view(s, snapshot["taken_over_by"].get(s["session_id"])) for s in snapshot["pending"]],
+                "suggestions": [suggestion_view(routing, s, snapshot["taken_over_by"].get(s["session_id"])) for s in snapshot["pending"]],
                 "waiting": waiting,
                 "sla": {"amber": routing.sla_amber_seconds, "red": routing.sla_red_seconds},
             }
@@ -162,14 +166,19 @@ def agent_blueprint(services: AgentServices) -> Blueprint:
     @bp.get("/agent/api/intents")
     @agents_only
     async def intent_list(_: Request, agent):
-        return response.json({"intents": intents()})
+        return response.json({"intents": sorted(services.project.intents())})
 
     @bp.get("/agent/api/metrics")
     @agents_only
     async def metrics(_: Request, agent):
         return response.json(await run_db(queue.metrics))
 
-    # -- acting on suggestions -------------------------------------------------------------
+
+def _suggestion_routes(bp: Blueprint, services: AgentServices, agents_only: Callable) -> None:
+    """Acting on held suggestions: send, edit, reject (and redraft)."""
+    store, queue, run_db = services.store, services.queue, services.run_db
+    notify, room_emitter = services.live.notify_agents, services.live.room_emitter
+
     @bp.post("/agent/api/suggestions/<suggestion_id:int>/send")
     @agents_only
     async def send(_: Request, agent, suggestion_id: int):
@@ -205,7 +214,7 @@ def agent_blueprint(services: AgentServices) -> Blueprint:
     async def reject(request: Request, agent, suggestion_id: int):
         body = request.json if isinstance(request.json, dict) else {}
         intent = str(body.get("intent") or "")
-        if intent not in intents():
+        if intent not in services.project.intents():
             return response.json({"error": "choose one of the domain's intents"}, status=400)
         current = await run_db(queue.get, suggestion_id)
         if current is None:
@@ -220,7 +229,12 @@ def agent_blueprint(services: AgentServices) -> Blueprint:
         await notify("queue_changed", {})
         return response.json({"ok": True, "new_suggestion_id": redraft["id"] if redraft else None})
 
-    # -- conversations ---------------------------------------------------------------------
+
+def _conversation_routes(bp: Blueprint, services: AgentServices, agents_only: Callable) -> None:
+    """Taking a conversation over, handing it back, writing to the buyer."""
+    queue, run_db = services.queue, services.run_db
+    notify, room_emitter = services.live.notify_agents, services.live.room_emitter
+
     @bp.post("/agent/api/sessions/<session_id>/takeover")
     @agents_only
     async def takeover(_: Request, agent, session_id: str):
@@ -244,8 +258,6 @@ def agent_blueprint(services: AgentServices) -> Blueprint:
             return response.json({"error": "text must be 1 to 2000 characters"}, status=400)
         stored = await services.conversations.agent_says(session_id, agent["username"], text, room_emitter)
         return response.json({"ok": True, "message": stored})
-
-    return bp
 
 
 def register_agent_events(sio: socketio.AsyncServer, services: AgentServices) -> None:

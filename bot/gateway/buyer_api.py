@@ -178,12 +178,9 @@ def register_buyer_events(sio: socketio.AsyncServer, services: BuyerServices) ->
 
 
 def buyer_blueprint(services: BuyerServices) -> Blueprint:
-    settings, store, run_db = services.settings, services.store, services.run_db
+    """Health and readiness, the JSON API, the widget's assets; the uploads folder and its cleanup."""
+    settings = services.settings
     bp = Blueprint("buyer")
-
-    def buyer_from_request(request: Request) -> Optional[str]:
-        token = request.headers.get("x-buyer-token") or None
-        return verify_buyer_token(settings.buyer_token_secret, token) if token else None
 
     @bp.listener("before_server_start")
     async def make_uploads_dir(_app: Sanic, _loop) -> None:
@@ -217,6 +214,28 @@ def buyer_blueprint(services: BuyerServices) -> Blueprint:
         checks = {"rasa": await services.rasa.healthy()}
         status = 200 if all(checks.values()) else 503
         return response.json({"ready": status == 200, "checks": checks}, status=status)
+
+    _api_routes(bp, services)
+
+    # -- widget assets ---------------------------------------------------------------------
+    @bp.get("/widget/strings")
+    async def widget_strings(_: Request):
+        return response.json(dict(services.strings["widget"], max_chars=MAX_MESSAGE_CHARS), headers={"Cache-Control": "no-cache"})
+
+    bp.static("/widget/widget.js", str(STATIC / "widget.js"), name="widget_js", content_type="application/javascript; charset=utf-8")
+    bp.static("/widget/widget.css", str(STATIC / "widget.css"), name="widget_css", content_type="text/css; charset=utf-8")
+    bp.static("/widget/vendor/socket.io.min.js", str(SOCKET_IO_CLIENT), name="socket_io_js", content_type="application/javascript")
+    return bp
+
+
+def _api_routes(bp: Blueprint, services: BuyerServices) -> None:
+    """The widget's history and photo uploads (for the conversation's owner only), the photos, and
+    the shop's order events."""
+    settings, store, run_db = services.settings, services.store, services.run_db
+
+    def buyer_from_request(request: Request) -> Optional[str]:
+        token = request.headers.get("x-buyer-token") or None
+        return verify_buyer_token(settings.buyer_token_secret, token) if token else None
 
     @bp.get("/api/history")
     async def history(request: Request):
@@ -279,13 +298,3 @@ def buyer_blueprint(services: BuyerServices) -> Blueprint:
             return response.json({"delivered": False, "queued": True})
         await deliver_event(services, session_id, order.buyer_id, order.id, event)
         return response.json({"delivered": True})
-
-    # -- widget assets ---------------------------------------------------------------------
-    @bp.get("/widget/strings")
-    async def widget_strings(_: Request):
-        return response.json(dict(services.strings["widget"], max_chars=MAX_MESSAGE_CHARS), headers={"Cache-Control": "no-cache"})
-
-    bp.static("/widget/widget.js", str(STATIC / "widget.js"), name="widget_js", content_type="application/javascript; charset=utf-8")
-    bp.static("/widget/widget.css", str(STATIC / "widget.css"), name="widget_css", content_type="text/css; charset=utf-8")
-    bp.static("/widget/vendor/socket.io.min.js", str(SOCKET_IO_CLIENT), name="socket_io_js", content_type="application/javascript")
-    return bp

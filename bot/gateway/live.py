@@ -3,13 +3,13 @@ tell every agent console (the /agent namespace). Created before the parts and pa
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict
+from typing import Any, Dict
 
 import socketio
 
+from bot.gateway.conversation import Emit
 from bot.settings import Settings
 
-Emit = Callable[[str, Dict[str, Any]], Awaitable[None]]
 AGENT_NAMESPACE = "/agent"
 
 

@@ -37,16 +37,18 @@ class TrainerServices:
     run_db: Callable[..., Awaitable[Any]] = field(default_factory=DbRunner)
 
 
+def refused(error: DataError):
+    return response.json({"errors": error.errors}, status=409 if error.conflict else 400)
+
+
+def body(request: Request) -> Dict[str, Any]:
+    return request.json if isinstance(request.json, dict) else {}
+
+
 def trainer_blueprint(services: TrainerServices) -> Blueprint:
-    project, queue, jobs, run_db = services.project, services.queue, services.jobs, services.run_db
+    """The console's page, strings, assets and login, and its API."""
     trainers_only = staff_only(services.auth, TRAINER_ROLES, "/trainer")
     bp = Blueprint("trainer_console")
-
-    def refused(error: DataError):
-        return response.json({"errors": error.errors}, status=409 if error.conflict else 400)
-
-    def body(request: Request) -> Dict[str, Any]:
-        return request.json if isinstance(request.json, dict) else {}
 
     @bp.get("/trainer")
     async def page(_: Request):
@@ -65,7 +67,16 @@ def trainer_blueprint(services: TrainerServices) -> Blueprint:
     async def me(_: Request, who):
         return response.json(who)
 
-    # -- data ------------------------------------------------------------------------------
+    _data_routes(bp, services, trainers_only)
+    _candidate_routes(bp, services, trainers_only)
+    _model_routes(bp, services, trainers_only)
+    return bp
+
+
+def _data_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callable) -> None:
+    """Intents, examples, templates (and their preview), rules and stories in the project's YAML."""
+    project = services.project
+
     @bp.get("/trainer/api/intents")
     @trainers_only
     async def intents(_: Request, who):
@@ -143,7 +154,11 @@ def trainer_blueprint(services: TrainerServices) -> Blueprint:
             return refused(error)
         return response.json({"ok": True})
 
-    # -- candidates ------------------------------------------------------------------------
+
+def _candidate_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callable) -> None:
+    """Examples proposed by agents' reviews and by low-confidence turns."""
+    project, queue, run_db = services.project, services.queue, services.run_db
+
     @bp.get("/trainer/api/candidates")
     @trainers_only
     async def candidates(_: Request, who):
@@ -171,7 +186,11 @@ def trainer_blueprint(services: TrainerServices) -> Blueprint:
         await run_db(queue.close_candidate, candidate_id, "dismissed")
         return response.json({"ok": True})
 
-    # -- validate, train, models -----------------------------------------------------------
+
+def _model_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callable) -> None:
+    """Validation, training, the models trained, their reports, activation (rollback)."""
+    project, jobs, run_db = services.project, services.jobs, services.run_db
+
     @bp.post("/trainer/api/validate")
     @trainers_only
     async def run_validation(_: Request, who):
@@ -220,8 +239,6 @@ def trainer_blueprint(services: TrainerServices) -> Blueprint:
         if found is None or filename != "intent_confusion_matrix.png" or not found["report_dir"]:
             return response.json({"errors": ["not found"]}, status=404)
         return await response.file(Path(found["report_dir"]) / filename)
-
-    return bp
 
 
 def demo_preview_values(orders) -> Dict[str, Any]:
