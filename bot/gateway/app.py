@@ -63,8 +63,8 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         settings.trainer_project_dir / "models",
         settings.rasa_replica_urls,
         rasa_token=settings.rasa_auth_token,
+        run_db=run_db,
     )
-    jobs.run_db = run_db
 
     # An agent connected to the console here, or signed in to it (else held replies are unattended at once).
     async def agents_online() -> bool:

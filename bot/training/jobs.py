@@ -37,7 +37,7 @@ def _now() -> datetime:
 class TrainingJobs:
     def __init__(
         self, engine: sa.engine.Engine, project_root: Path, models_dir: Path, rasa_urls: Sequence[str],
-        rasa_token: str = "",
+        rasa_token: str = "", run_db: Optional[Callable[..., Awaitable[Any]]] = None,
     ) -> None:
         self.engine = engine
         self.rasa_token = rasa_token  # RASA_AUTH_TOKEN: PUT /model is part of Rasa's protected API
@@ -46,8 +46,9 @@ class TrainingJobs:
         # Every Rasa replica loads the new model (behind a load balancer one PUT would reach one).
         self.rasa_urls = [url.rstrip("/") for url in rasa_urls]
         self._task: Optional[asyncio.Task] = None
-        # How the async methods run their database calls (off the event loop); the gateway passes its DbRunner.
-        self.run_db: Optional[Callable[..., Awaitable[Any]]] = None
+        # How the async methods run their database calls (off the event loop): the gateway's DbRunner,
+        # else the loop's default executor.
+        self.run_db = run_db
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.run_db is not None:
