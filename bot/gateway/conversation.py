@@ -4,9 +4,11 @@ for an agent, as the routing policy says; and what agents do with held replies."
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
+from bot.gateway.db_runner import DbRunner
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import GatewayStore
 from bot.reply_details import ReplyDetails
@@ -54,6 +56,8 @@ class Conversations:
         routing: RoutingPolicy,
         strings: Dict[str, str],
         notify_agents: Callable[[str, Dict[str, Any]], Awaitable[None]],
+        run_db: Optional[Callable[..., Awaitable[Any]]] = None,
+        agents_online: Optional[Callable[[], Any]] = None,
     ) -> None:
         self.store = store
         self.rasa = rasa
@@ -61,9 +65,13 @@ class Conversations:
         self.routing = routing
         self.strings = strings
         self.notify_agents = notify_agents
+        # Every store and queue call goes through run_db: off the event loop.
+        self.db = run_db or DbRunner()
+        if agents_online is not None:
+            self.agents_online = agents_online
 
     async def deliver(self, session_id: str, replies: List[Dict[str, Any]], emit: Emit, role: str = "bot") -> List[Dict[str, Any]]:
-        sent = self.store.add_messages(session_id, role, [(reply["text"], widget_extra(reply)) for reply in replies])
+        sent = await self.db(self.store.add_messages, session_id, role, [(reply["text"], widget_extra(reply)) for reply in replies])
         for stored in sent:
             await emit("message", stored)
         await emit("typing", {"on": False})
@@ -79,7 +87,7 @@ class Conversations:
             reply = await self.rasa.send(session_id, rasa_text, metadata, message_id)
         except RasaUnavailable:
             logger.exception("Rasa unavailable for session %s", session_id)
-            self.queue.request_human(session_id)
+            await self.db(self.queue.request_human, session_id)
             await self.deliver(session_id, [{"text": self.strings["service_busy"]}], emit)
             await self.notify_agents("queue_changed", {})
             return None
@@ -88,18 +96,18 @@ class Conversations:
         if not replies:
             # Rasa answered nothing: an action failed (e.g. the action server is down).
             logger.error("no reply for session %s (parse %s): answering busy, queueing for an agent", session_id, parse)
-            self.queue.request_human(session_id)
+            await self.db(self.queue.request_human, session_id)
             await self.deliver(session_id, [{"text": self.strings["service_busy"]}], emit)
             await self.notify_agents("queue_changed", {})
             return None
         asks_for_human = any(p.get("intent") == "request_human" for p in parse)
         if asks_for_human:
-            self.queue.request_human(session_id)
-        decision = self.routing.decide(parse, *self.queue.routing_state(session_id), replies=replies)
-        turn = self.queue.record_turn(session_id, buyer_id, text, parse, replies, decision.review, decision.reason)
+            await self.db(self.queue.request_human, session_id)
+        decision = self.routing.decide(parse, *await self.db(self.queue.routing_state, session_id), replies=replies)
+        turn = await self.db(self.queue.record_turn, session_id, buyer_id, text, parse, replies, decision.review, decision.reason)
         for part in parse:
             if float(part.get("confidence") or 0) < self.routing.confidence_threshold:
-                self.queue.add_candidate(part.get("text") or text, part.get("intent"), None, "low_confidence", "bot")
+                await self.db(self.queue.add_candidate, part.get("text") or text, part.get("intent"), None, "low_confidence", "bot")
         if not decision.review:
             await self.deliver(session_id, replies, emit)
         else:
@@ -114,15 +122,19 @@ class Conversations:
     async def _hold_notice(self, suggestion_id: int, session_id: str, emit: Emit) -> None:
         """While a reply waits for an agent, tell the buyer after the policy's seconds (once)."""
         await asyncio.sleep(self.routing.hold_notice_after_seconds)
-        current = self.queue.get(suggestion_id)
-        if current is not None and current["status"] == "pending" and not self.queue.taken_over_by(session_id):
-            stored = self.store.add_message(session_id, "bot", self.strings["hold_notice"])
+        current = await self.db(self.queue.get, suggestion_id)
+        if current is not None and current["status"] == "pending" and not await self.db(self.queue.taken_over_by, session_id):
+            stored = await self.db(self.store.add_message, session_id, "bot", self.strings["hold_notice"])
             await emit("message", stored)
             await emit("typing", {"on": True})
 
-    # Whether any agent is connected to the console (the app sets it; unknown -> assume yes and
-    # rely on the timeout).
-    agents_online: Callable[[], bool] = staticmethod(lambda: True)
+    # Whether any agent is connected to the console (given by the app; unknown -> assume yes and
+    # rely on the timeout). A plain function or a coroutine function.
+    agents_online: Callable[[], Any] = staticmethod(lambda: True)
+
+    async def _agents_online(self) -> bool:
+        online = self.agents_online()
+        return bool(await online) if inspect.isawaitable(online) else bool(online)
 
     async def _when_unattended(
         self, suggestion_id: int, session_id: str, parse: List[Dict[str, Any]], replies: List[Dict[str, Any]], emit: Emit
@@ -130,23 +142,23 @@ class Conversations:
         """Nobody waits forever (routing.yml agent_timeout_seconds): with no agent online at once,
         else after the timeout, a held reply nobody acted on is sent when safe, or replaced by an
         honest handoff message with the service hours while the item stays in the queue."""
-        if self.agents_online():
+        if await self._agents_online():
             await asyncio.sleep(self.routing.agent_timeout_seconds)
         else:
             await asyncio.sleep(min(self.routing.hold_notice_after_seconds, self.routing.agent_timeout_seconds) / 4)
-        current = self.queue.get(suggestion_id)
-        if current is None or current["status"] != "pending" or self.queue.taken_over_by(session_id):
+        current = await self.db(self.queue.get, suggestion_id)
+        if current is None or current["status"] != "pending" or await self.db(self.queue.taken_over_by, session_id):
             return
         if self.routing.unattended(parse) == "send":
             try:
-                self.queue.claim(suggestion_id, "unattended", "auto_sent")
+                await self.db(self.queue.claim, suggestion_id, "unattended", "auto_sent")
             except Exception:  # an agent claimed it meanwhile
                 return
             await self.deliver(session_id, replies, emit)
         else:
             text = self.strings["unattended_handoff"].format(service_hours=self.routing.service_hours)
             await self.deliver(session_id, [{"text": text}], emit)
-            self.queue.request_human(session_id)
+            await self.db(self.queue.request_human, session_id)
         await self.notify_agents("queue_changed", {})
 
     async def order_event(self, session_id: str, intent: str, entities: Dict[str, Any], emit: Emit) -> List[Dict[str, Any]]:
@@ -159,13 +171,13 @@ class Conversations:
 
     # -- agents ----------------------------------------------------------------------------
     async def agent_sends(self, suggestion_id: int, agent: str, emit_to: Callable[[str], Emit]) -> Dict[str, Any]:
-        suggestion = self.queue.claim(suggestion_id, agent, "sent")
+        suggestion = await self.db(self.queue.claim, suggestion_id, agent, "sent")
         await self.deliver(suggestion["session_id"], suggestion["replies"], emit_to(suggestion["session_id"]))
         return suggestion
 
     async def agent_edits(self, suggestion_id: int, agent: str, text: str, emit_to: Callable[[str], Emit]) -> Dict[str, Any]:
-        suggestion = self.queue.claim(suggestion_id, agent, "edited", final_text=text)
-        self.queue.add_candidate(suggestion["buyer_text"], suggestion["intent"], None, "edited", agent)
+        suggestion = await self.db(self.queue.claim, suggestion_id, agent, "edited", final_text=text)
+        await self.db(self.queue.add_candidate, suggestion["buyer_text"], suggestion["intent"], None, "edited", agent)
         await self.agent_says(suggestion["session_id"], agent, text, emit_to)
         return suggestion
 
@@ -173,8 +185,8 @@ class Conversations:
         self, suggestion_id: int, agent: str, intent: str, buyer_id: Optional[str], entities: Dict[str, Any], emit_to: Callable[[str], Emit]
     ) -> Optional[Dict[str, Any]]:
         """Records the right intent for trainers and has the bot draft that intent's reply (held)."""
-        suggestion = self.queue.claim(suggestion_id, agent, "rejected")
-        self.queue.add_candidate(suggestion["buyer_text"], suggestion["intent"], intent, "rejected", agent)
+        suggestion = await self.db(self.queue.claim, suggestion_id, agent, "rejected")
+        await self.db(self.queue.add_candidate, suggestion["buyer_text"], suggestion["intent"], intent, "rejected", agent)
         session_id = suggestion["session_id"]
         try:
             messages = await self.rasa.trigger(session_id, intent, entities)
@@ -183,7 +195,7 @@ class Conversations:
             return None
         replies = bot_messages_from_rasa({"messages": messages})
         parse = [{"intent": intent, "confidence": 1.0, "ranking": [], "text": suggestion["buyer_text"]}]
-        redraft = self.queue.record_turn(session_id, buyer_id, suggestion["buyer_text"], parse, replies, True, f"redrafted by {agent}")
+        redraft = await self.db(self.queue.record_turn, session_id, buyer_id, suggestion["buyer_text"], parse, replies, True, f"redrafted by {agent}")
         await self.notify_agents("suggestion", {"id": redraft["id"], "session_id": session_id})
         return redraft
 

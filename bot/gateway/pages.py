@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 from string import Template
-from typing import Optional
+from typing import Any, Awaitable, Callable, Optional
 
 from sanic import Sanic, response
 from sanic.request import Request
@@ -29,15 +29,19 @@ def widget_tag(gateway: str, token: Optional[str], product_id: Optional[str]) ->
     return f"<script {' '.join(attributes)} defer></script>"
 
 
-def register_pages(app: Sanic, settings: Settings, strings: dict, demo: bool = False) -> None:
+RunDb = Callable[..., Awaitable[Any]]
+
+
+def register_pages(app: Sanic, settings: Settings, strings: dict, orders, run_db: RunDb, demo: bool = False) -> None:
     """The catalogue's product images always; the demo shop's pages, whose ?buyer=B001 signs a
-    token for any buyer without a login, only with ``demo`` (QKF_DEMO_SHOP, never in production)."""
-    register_product_images(app)
+    token for any buyer without a login, only with ``demo`` (QKF_DEMO_SHOP, never in production).
+    ``orders`` is the shop's order repository, read through ``run_db`` (off the event loop)."""
+    register_product_images(app, orders, run_db)
     if demo:
-        register_demo_shop(app, settings, strings)
+        register_demo_shop(app, settings, strings, orders, run_db)
 
 
-def register_demo_shop(app: Sanic, settings: Settings, strings: dict) -> None:
+def register_demo_shop(app: Sanic, settings: Settings, strings: dict, orders, run_db: RunDb) -> None:
     layout = _template("layout.html")
     product_page = _template("product.html")
     order_page = _template("order.html")
@@ -46,39 +50,40 @@ def register_demo_shop(app: Sanic, settings: Settings, strings: dict) -> None:
     def gateway_url(request: Request) -> str:
         return f"{request.scheme}://{request.host}"
 
-    def demo_buyer(request: Request):
+    async def demo_buyer(request: Request):
         """The demo shop signs the logged-in buyer's token; ?buyer=B001 logs in a demo buyer."""
         buyer_id = request.args.get("buyer")
-        buyer = app.ctx.orders.get_buyer(buyer_id) if buyer_id else None
+        buyer = await run_db(orders.get_buyer, buyer_id) if buyer_id else None
         if buyer is None:
             return None, None
         return buyer, issue_buyer_token(settings.buyer_token_secret, buyer.id)
 
-    def page(request: Request, title: str, body: str, product_id: Optional[str] = None):
-        buyer, token = demo_buyer(request)
+    async def page(request: Request, title: str, body: str, product_id: Optional[str] = None):
+        buyer, token = await demo_buyer(request)
         banner = escape(f"{buyer.name} ({buyer.id})") if buyer else ""
         html = layout.substitute(
             title=escape(title), body=body, buyer_banner=banner, widget=widget_tag(gateway_url(request), token, product_id)
         )
         return response.html(html)
 
-    def login_suffix(request: Request) -> str:
+    async def login_suffix(request: Request) -> str:
         buyer_id = request.args.get("buyer")
-        return f"?buyer={escape(buyer_id)}" if buyer_id and app.ctx.orders.get_buyer(buyer_id) else ""
+        return f"?buyer={escape(buyer_id)}" if buyer_id and await run_db(orders.get_buyer, buyer_id) else ""
 
     @app.get("/")
     async def index(request: Request):
-        suffix = login_suffix(request)
+        suffix = await login_suffix(request)
+        products = await run_db(orders.list_products)
         cards = "".join(
             f'<div class="card"><a href="/shop/product/{escape(p.id)}{suffix}"><img src="/shop/image/{escape(p.id)}.svg" alt="{escape(p.name)}">'
             f'<div>{escape(p.name)}</div></a><div class="price">¥{p.lowest_price:g}</div></div>'
-            for p in app.ctx.orders.list_products()
+            for p in products
         )
-        return page(request, strings["home_title"], index_page.substitute(products=cards))
+        return await page(request, strings["home_title"], index_page.substitute(products=cards))
 
     @app.get("/shop/product/<product_id>")
     async def product(request: Request, product_id: str):
-        found = app.ctx.orders.get_product(product_id)
+        found = await run_db(orders.get_product, product_id)
         if found is None:
             return response.html(f"<h1>404</h1><p>{escape(strings['not_found'])}</p>", status=404)
         rows = "".join(
@@ -95,15 +100,19 @@ def register_demo_shop(app: Sanic, settings: Settings, strings: dict) -> None:
             care=escape(found.care),
             skus=rows,
         )
-        return page(request, found.name, body, product_id=found.id)
+        return await page(request, found.name, body, product_id=found.id)
 
     @app.get("/shop/order/<order_id>")
     async def order(request: Request, order_id: str):
-        buyer, _ = demo_buyer(request)
-        found = app.ctx.orders.get_order(order_id)
+        buyer, _ = await demo_buyer(request)
+        found = await run_db(orders.get_order, order_id)
         if found is None or buyer is None or found.buyer_id != buyer.id:
             return response.html(f"<h1>404</h1><p>{escape(strings['order_not_found'])}</p>", status=404)
-        names = {i.product_id: getattr(app.ctx.orders.get_product(i.product_id), "name", i.product_id) for i in found.items}
+
+        def product_names():
+            return {i.product_id: getattr(orders.get_product(i.product_id), "name", i.product_id) for i in found.items}
+
+        names = await run_db(product_names)
         items = "".join(
             f"<tr><td>{escape(names[i.product_id])}</td>"
             f"<td>{escape(i.color)} {escape(i.size)}</td><td>{i.qty}</td><td>¥{i.unit_price:g}</td></tr>"
@@ -118,16 +127,16 @@ def register_demo_shop(app: Sanic, settings: Settings, strings: dict) -> None:
             items=items,
             tracking=tracking or "<li>-</li>",
         )
-        return page(request, strings["order_title"].format(order_id=found.id), body)
+        return await page(request, strings["order_title"].format(order_id=found.id), body)
 
 
-def register_product_images(app: Sanic) -> None:
+def register_product_images(app: Sanic, orders, run_db: RunDb) -> None:
 
     @app.get("/static/products/<filename>", name="catalogue_image")
     @app.get("/shop/image/<filename>")
     async def product_image(_: Request, filename: str):
         product_id = filename[: -len(".svg")] if filename.endswith(".svg") else filename
-        found = app.ctx.orders.get_product(product_id)
+        found = await run_db(orders.get_product, product_id)
         label = escape(found.name if found else "?")
         svg = (
             '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240" viewBox="0 0 320 240">'

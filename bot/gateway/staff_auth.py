@@ -9,13 +9,16 @@ import asyncio
 import functools
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
-from sanic import Sanic, response
+from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.gateway.db_runner import DbRunner
 from bot.gateway.security import client_ip, is_https
+from bot.review.agents import AgentAccounts
 
 logger = logging.getLogger(__name__)
 
@@ -60,28 +63,43 @@ class LoginThrottle:
         self._failures.pop(key, None)
 
 
-def serve_console_assets(app: Sanic, prefix: str) -> None:
+@dataclass
+class StaffAuth:
+    """What both consoles need to log staff in and to know who is logged in: the accounts, one
+    login throttle for both (a guesser gains nothing by switching console), the trusted proxies."""
+
+    accounts: AgentAccounts
+    trusted_proxies: Tuple[str, ...] = ()
+    run_db: Callable[..., Awaitable[Any]] = field(default_factory=DbRunner)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+
+    async def who(self, token: Optional[str]) -> Optional[Dict[str, str]]:
+        return await self.run_db(self.accounts.who, token)
+
+
+def serve_console_assets(bp: Blueprint, prefix: str) -> None:
     """GET {prefix}/static/staff.{js,css} (shared by both consoles) and {prefix}/static/{name}.{js,css}
     (the console's own), for the console at {prefix} ("/agent" or "/trainer")."""
     name = prefix.strip("/")
     for stem in ("staff", name):
         for suffix, content_type in ASSET_TYPES.items():
             filename = f"{stem}{suffix}"
-            app.static(f"{prefix}/static/{filename}", str(STATIC / filename), content_type=content_type)
+            bp.static(
+                f"{prefix}/static/{filename}", str(STATIC / filename), name=f"{stem}{suffix.replace('.', '_')}",
+                content_type=content_type,
+            )
 
 
-def register_login(app: Sanic, prefix: str, roles: Tuple[str, ...]) -> None:
+def register_login(bp: Blueprint, auth: StaffAuth, prefix: str, roles: Tuple[str, ...]) -> None:
     """POST {prefix}/login and {prefix}/logout for accounts with one of ``roles``."""
     cookie = cookie_name(prefix)
-    if not hasattr(app.ctx, "login_throttle"):
-        app.ctx.login_throttle = LoginThrottle()
 
-    @app.post(f"{prefix}/login", name=f"{prefix.strip('/')}_login")
+    @bp.post(f"{prefix}/login", name=f"{prefix.strip('/')}_login")
     async def login(request: Request):
         body = request.json if isinstance(request.json, dict) else {}
         username, password = str(body.get("username") or "")[:64], str(body.get("password") or "")[:256]
-        throttle: LoginThrottle = app.ctx.login_throttle
-        keys = (f"user:{username}", f"ip:{client_ip(request, app.ctx.settings.trusted_proxies)}")
+        throttle = auth.throttle
+        keys = (f"user:{username}", f"ip:{client_ip(request, auth.trusted_proxies)}")
         wait = throttle.wait_seconds(*keys)
         if wait > 0:
             return response.json(
@@ -90,8 +108,8 @@ def register_login(app: Sanic, prefix: str, roles: Tuple[str, ...]) -> None:
             )
         # scrypt takes tens of milliseconds: in a thread, so the gateway keeps serving meanwhile.
         loop = asyncio.get_running_loop()
-        token = await loop.run_in_executor(None, app.ctx.accounts.login, username, password)
-        who = app.ctx.accounts.who(token)
+        token = await loop.run_in_executor(None, auth.accounts.login, username, password)
+        who = await auth.who(token)
         if who is None or who["role"] not in roles:
             throttle.failed(*keys)
             logger.warning("wrong staff login for %r at %s", username, prefix)
@@ -102,30 +120,30 @@ def register_login(app: Sanic, prefix: str, roles: Tuple[str, ...]) -> None:
         reply.cookies[cookie]["httponly"] = True
         reply.cookies[cookie]["samesite"] = "Strict"
         reply.cookies[cookie]["path"] = "/"
-        reply.cookies[cookie]["max-age"] = int(app.ctx.accounts.session_lifetime.total_seconds())
-        if is_https(request, app.ctx.settings.trusted_proxies):
+        reply.cookies[cookie]["max-age"] = int(auth.accounts.session_lifetime.total_seconds())
+        if is_https(request, auth.trusted_proxies):
             reply.cookies[cookie]["secure"] = True
         return reply
 
-    @app.post(f"{prefix}/logout", name=f"{prefix.strip('/')}_logout")
+    @bp.post(f"{prefix}/logout", name=f"{prefix.strip('/')}_logout")
     async def logout(request: Request):
-        app.ctx.accounts.logout(request.cookies.get(cookie))
+        await auth.run_db(auth.accounts.logout, request.cookies.get(cookie))
         reply = response.json({"ok": True})
         del reply.cookies[cookie]
         return reply
 
 
-def staff_only(app: Sanic, roles: Tuple[str, ...], console: str):
+def staff_only(auth: StaffAuth, roles: Tuple[str, ...], console: str):
     """Decorator: 401 without a staff login, 403 for staff of another role; passes the account."""
     cookie = cookie_name(console)
 
     def decorate(handler):
         @functools.wraps(handler)
         async def guarded(request: Request, *args, **kwargs):
-            who = app.ctx.accounts.who(request.cookies.get(cookie))
+            who = await auth.who(request.cookies.get(cookie))
             if who is None:
                 # Logged in at the other console only: that account cannot use this one.
-                others = [app.ctx.accounts.who(request.cookies.get(name)) for name in COOKIES.values() if name != cookie]
+                others = [await auth.who(request.cookies.get(name)) for name in COOKIES.values() if name != cookie]
                 if any(other is not None for other in others):
                     return response.json({"error": f"this account cannot use {console}"}, status=403)
                 return response.json({"error": f"log in at {console}"}, status=401)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -87,6 +87,17 @@ class GatewayStore:
             row = conn.execute(sa.select(sessions.c.buyer_id).where(sessions.c.session_id == session_id)).first()
         return row[0] if row else None
 
+    def buyers_of(self, session_ids: Iterable[str]) -> Dict[str, Optional[str]]:
+        """buyer_of for many sessions in one query (sessions not stored are left out)."""
+        ids = list(set(session_ids))
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(sessions.c.session_id, sessions.c.buyer_id).where(sessions.c.session_id.in_(ids))
+            ).all()
+        return {session_id: buyer_id for session_id, buyer_id in rows}
+
     def latest_session_of(self, buyer_id: str) -> Optional[str]:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -143,6 +154,31 @@ class GatewayStore:
                 .limit(limit)
             ).mappings().all()
         return [self._as_message(dict(r)) for r in reversed(rows)]
+
+    def last_buyer_texts(self, session_ids: Iterable[str], within: int = 20) -> Dict[str, str]:
+        """Per session, the text of the latest buyer message among its last ``within`` messages
+        (sessions without one are left out), in one query."""
+        ids = list(set(session_ids))
+        if not ids:
+            return {}
+        position = (
+            sa.func.row_number().over(partition_by=messages.c.session_id, order_by=messages.c.id.desc()).label("position")
+        )
+        recent = (
+            sa.select(messages.c.session_id, messages.c.role, messages.c.text, position)
+            .where(messages.c.session_id.in_(ids))
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(recent.c.session_id, recent.c.text)
+                .where(recent.c.position <= within, recent.c.role == "buyer")
+                .order_by(recent.c.session_id, recent.c.position)
+            ).all()
+        found: Dict[str, str] = {}
+        for session_id, text in rows:
+            found.setdefault(session_id, text)
+        return found
 
     @staticmethod
     def _as_message(row: Dict[str, Any]) -> Dict[str, Any]:

@@ -4,199 +4,238 @@ Trainers only: agents get 403, everyone else 401."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Awaitable, Callable, Dict
 
-from sanic import Sanic, response
+from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.gateway.staff_auth import register_login, serve_console_assets, staff_only
+from bot.gateway.db_runner import DbRunner
+from bot.gateway.staff_auth import StaffAuth, register_login, serve_console_assets, staff_only
+from bot.review.queue import ReviewQueue
 from bot.training.checks import validate
-from bot.training.jobs import JobRunning
-from bot.training.project_data import DataError
+from bot.training.jobs import JobRunning, TrainingJobs
+from bot.training.project_data import DataError, ProjectData
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TRAINER_ROLES = ("trainer",)
 
 
-def register_trainer_console(app: Sanic, strings: Dict[str, str]) -> None:
-    trainers_only = staff_only(app, TRAINER_ROLES, "/trainer")
+@dataclass
+class TrainerServices:
+    """What the trainer console needs. ``strings`` are gateway_strings.yml's "trainer" texts;
+    ``preview_values`` gives the values templates are previewed with (a demo product and order)."""
 
-    def refused(error: DataError):
-        return response.json({"errors": error.errors}, status=409 if error.conflict else 400)
+    strings: Dict[str, str]
+    project: ProjectData
+    queue: ReviewQueue
+    jobs: TrainingJobs
+    auth: StaffAuth
+    preview_values: Callable[[], Awaitable[Dict[str, Any]]]
+    run_db: Callable[..., Awaitable[Any]] = field(default_factory=DbRunner)
 
-    def body(request: Request) -> Dict[str, Any]:
-        return request.json if isinstance(request.json, dict) else {}
 
-    @app.get("/trainer")
+def refused(error: DataError):
+    return response.json({"errors": error.errors}, status=409 if error.conflict else 400)
+
+
+def body(request: Request) -> Dict[str, Any]:
+    return request.json if isinstance(request.json, dict) else {}
+
+
+def trainer_blueprint(services: TrainerServices) -> Blueprint:
+    """The console's page, strings, assets and login, and its API."""
+    trainers_only = staff_only(services.auth, TRAINER_ROLES, "/trainer")
+    bp = Blueprint("trainer_console")
+
+    @bp.get("/trainer")
     async def page(_: Request):
         return await response.file(TEMPLATES / "trainer.html")
 
-    @app.get("/trainer/strings")
+    @bp.get("/trainer/strings")
     async def trainer_strings(_: Request):
-        return response.json(strings)
+        return response.json(services.strings)
 
-    serve_console_assets(app, "/trainer")
+    serve_console_assets(bp, "/trainer")
 
-    register_login(app, "/trainer", TRAINER_ROLES)
+    register_login(bp, services.auth, "/trainer", TRAINER_ROLES)
 
-    @app.get("/trainer/api/me")
+    @bp.get("/trainer/api/me")
     @trainers_only
     async def me(_: Request, who):
         return response.json(who)
 
-    # -- data ------------------------------------------------------------------------------
-    @app.get("/trainer/api/intents")
+    _data_routes(bp, services, trainers_only)
+    _candidate_routes(bp, services, trainers_only)
+    _model_routes(bp, services, trainers_only)
+    return bp
+
+
+def _data_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callable) -> None:
+    """Intents, examples, templates (and their preview), rules and stories in the project's YAML."""
+    project = services.project
+
+    @bp.get("/trainer/api/intents")
     @trainers_only
     async def intents(_: Request, who):
-        return response.json({"intents": list(app.ctx.project.intents().values())})
+        return response.json({"intents": list(project.intents().values())})
 
-    @app.post("/trainer/api/intents")
+    @bp.post("/trainer/api/intents")
     @trainers_only
     async def create_intent(request: Request, who):
         data = body(request)
         examples = data.get("examples") if isinstance(data.get("examples"), list) else []
         try:
-            app.ctx.project.add_intent(str(data.get("name") or ""), [str(e) for e in examples])
+            project.add_intent(str(data.get("name") or ""), [str(e) for e in examples])
         except DataError as error:
             return refused(error)
         return response.json({"ok": True})
 
-    @app.post("/trainer/api/intents/<name>/examples")
+    @bp.post("/trainer/api/intents/<name>/examples")
     @trainers_only
     async def add_example(request: Request, who, name: str):
         try:
-            app.ctx.project.add_example(name, str(body(request).get("text") or ""))
+            project.add_example(name, str(body(request).get("text") or ""))
         except DataError as error:
             return refused(error)
         return response.json({"ok": True})
 
-    @app.delete("/trainer/api/intents/<name>/examples")
+    @bp.delete("/trainer/api/intents/<name>/examples")
     @trainers_only
     async def delete_example(request: Request, who, name: str):
         try:
-            app.ctx.project.delete_example(name, str(body(request).get("text") or ""))
+            project.delete_example(name, str(body(request).get("text") or ""))
         except DataError as error:
             return refused(error)
         return response.json({"ok": True})
 
-    @app.put("/trainer/api/responses/<name>")
+    @bp.put("/trainer/api/responses/<name>")
     @trainers_only
     async def save_response(request: Request, who, name: str):
         texts = body(request).get("texts")
         texts = [str(t) for t in texts] if isinstance(texts, list) else []
-        slots = list((app.ctx.project.domain().get("slots") or {}).keys())
+        slots = list((project.domain().get("slots") or {}).keys())
         try:
-            app.ctx.project.set_response(name, texts, slots)
+            project.set_response(name, texts, slots)
         except DataError as error:
             return refused(error)
         return response.json({"ok": True})
 
-    @app.post("/trainer/api/preview")
+    @bp.post("/trainer/api/preview")
     @trainers_only
     async def preview(request: Request, who):
         text = str(body(request).get("text") or "")
-        values = app.ctx.preview_values()
+        values = await services.preview_values()
         for key, value in values.items():
             text = text.replace("{" + key + "}", str(value))
         return response.json({"text": text, "values": values})
 
-    @app.post("/trainer/api/rules")
+    @bp.post("/trainer/api/rules")
     @trainers_only
     async def add_rule(request: Request, who):
         data = body(request)
         try:
-            app.ctx.project.add_rule(str(data.get("intent") or ""), str(data.get("response") or ""))
+            project.add_rule(str(data.get("intent") or ""), str(data.get("response") or ""))
         except DataError as error:
             return refused(error)
         return response.json({"ok": True})
 
-    @app.post("/trainer/api/stories")
+    @bp.post("/trainer/api/stories")
     @trainers_only
     async def add_story(request: Request, who):
         data = body(request)
         steps = data.get("steps") if isinstance(data.get("steps"), list) else []
         steps = [{k: str(v) for k, v in s.items() if k in ("intent", "action")} for s in steps if isinstance(s, dict)]
         try:
-            app.ctx.project.add_story(str(data.get("name") or ""), steps)
+            project.add_story(str(data.get("name") or ""), steps)
         except DataError as error:
             return refused(error)
         return response.json({"ok": True})
 
-    # -- candidates ------------------------------------------------------------------------
-    @app.get("/trainer/api/candidates")
+
+def _candidate_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callable) -> None:
+    """Examples proposed by agents' reviews and by low-confidence turns."""
+    project, queue, run_db = services.project, services.queue, services.run_db
+
+    @bp.get("/trainer/api/candidates")
     @trainers_only
     async def candidates(_: Request, who):
-        found = [c for c in app.ctx.queue.candidates() if c.get("status", "open") == "open"]
+        found = await run_db(queue.candidates, "open")
         return response.json(
             {"candidates": [{k: c[k] for k in ("id", "text", "predicted_intent", "correct_intent", "source")} for c in found]}
         )
 
-    @app.post("/trainer/api/candidates/<candidate_id:int>/accept")
+    @bp.post("/trainer/api/candidates/<candidate_id:int>/accept")
     @trainers_only
     async def accept_candidate(request: Request, who, candidate_id: int):
-        candidate = app.ctx.queue.candidate(candidate_id)
+        candidate = await run_db(queue.candidate, candidate_id)
         if candidate is None:
             return response.json({"errors": ["no such candidate"]}, status=404)
         try:
-            app.ctx.project.add_example(str(body(request).get("intent") or ""), candidate["text"])
+            project.add_example(str(body(request).get("intent") or ""), candidate["text"])
         except DataError as error:
             return refused(error)
-        app.ctx.queue.close_candidate(candidate_id, "accepted")
+        await run_db(queue.close_candidate, candidate_id, "accepted")
         return response.json({"ok": True})
 
-    @app.post("/trainer/api/candidates/<candidate_id:int>/dismiss")
+    @bp.post("/trainer/api/candidates/<candidate_id:int>/dismiss")
     @trainers_only
     async def dismiss_candidate(_: Request, who, candidate_id: int):
-        app.ctx.queue.close_candidate(candidate_id, "dismissed")
+        await run_db(queue.close_candidate, candidate_id, "dismissed")
         return response.json({"ok": True})
 
-    # -- validate, train, models -----------------------------------------------------------
-    @app.post("/trainer/api/validate")
+
+def _model_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callable) -> None:
+    """Validation, training, the models trained, their reports, activation (rollback)."""
+    project, jobs, run_db = services.project, services.jobs, services.run_db
+
+    @bp.post("/trainer/api/validate")
     @trainers_only
     async def run_validation(_: Request, who):
-        return response.json(await app.loop.run_in_executor(None, validate, app.ctx.project))
+        return response.json(await asyncio.get_running_loop().run_in_executor(None, validate, project))
 
-    @app.post("/trainer/api/train")
+    @bp.post("/trainer/api/train")
     @trainers_only
     async def train(request: Request, who):
         try:
-            job = app.ctx.jobs.start(confirm_worse=bool(body(request).get("confirm_worse")))
+            job = await jobs.start_async(confirm_worse=bool(body(request).get("confirm_worse")))
         except JobRunning as error:
             return response.json({"errors": [str(error)]}, status=409)
         return response.json({"job": job})
 
-    @app.get("/trainer/api/train")
+    @bp.get("/trainer/api/train")
     @trainers_only
     async def job_status(_: Request, who):
-        return response.json({"job": app.ctx.jobs.latest()})
+        return response.json({"job": await run_db(jobs.latest)})
 
-    @app.get("/trainer/api/models")
+    @bp.get("/trainer/api/models")
     @trainers_only
     async def model_history(_: Request, who):
-        return response.json({"models": app.ctx.jobs.history()})
+        return response.json({"models": await run_db(jobs.history)})
 
-    @app.post("/trainer/api/models/<name>/activate")
+    @bp.post("/trainer/api/models/<name>/activate")
     @trainers_only
     async def activate(_: Request, who, name: str):
         try:
-            await app.ctx.jobs.activate(name)
+            await jobs.activate(name)
         except KeyError:
             return response.json({"errors": ["no such model"]}, status=404)
         except RuntimeError as error:
             return response.json({"errors": [str(error)]}, status=502)
         return response.json({"ok": True})
 
-    @app.get("/trainer/api/report/<name>")
+    @bp.get("/trainer/api/report/<name>")
     @trainers_only
     async def report(_: Request, who, name: str):
-        found = app.ctx.jobs.report(name)
+        found = await run_db(jobs.report, name)
         return response.json(found) if found else response.json({"errors": ["no report"]}, status=404)
 
-    @app.get("/trainer/reports/<name>/<filename>")
+    @bp.get("/trainer/reports/<name>/<filename>")
     @trainers_only
     async def report_file(_: Request, who, name: str, filename: str):
-        found = app.ctx.jobs.model(name)
+        found = await run_db(jobs.model, name)
         if found is None or filename != "intent_confusion_matrix.png" or not found["report_dir"]:
             return response.json({"errors": ["not found"]}, status=404)
         return await response.file(Path(found["report_dir"]) / filename)

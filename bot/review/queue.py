@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import sqlalchemy as sa
 
@@ -108,6 +108,19 @@ class ReviewQueue:
     def taken_over_by(self, session_id: str) -> Optional[str]:
         return self._conversation(session_id)["taken_over_by"]
 
+    def takeovers(self, session_ids: Iterable[str]) -> Dict[str, Optional[str]]:
+        """taken_over_by for many conversations in one query."""
+        ids = list(set(session_ids))
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(conversations.c.session_id, conversations.c.taken_over_by).where(conversations.c.session_id.in_(ids))
+            ).all()
+        found: Dict[str, Optional[str]] = {session_id: None for session_id in ids}
+        found.update({session_id: agent for session_id, agent in rows})
+        return found
+
     def take_over(self, session_id: str, agent: str) -> None:
         self._set_conversation(session_id, taken_over_by=agent, human_requested_at=None)
 
@@ -151,9 +164,12 @@ class ReviewQueue:
                 )
             )
 
-    def candidates(self) -> List[Dict[str, Any]]:
+    def candidates(self, status: Optional[str] = None) -> List[Dict[str, Any]]:
+        query = sa.select(candidates).order_by(candidates.c.id)
+        if status is not None:
+            query = query.where(candidates.c.status == status)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(candidates).order_by(candidates.c.id)).mappings().all()
+            rows = conn.execute(query).mappings().all()
         return [dict(r) for r in rows]
 
     def candidate(self, candidate_id: int) -> Optional[Dict[str, Any]]:
@@ -166,17 +182,21 @@ class ReviewQueue:
             conn.execute(candidates.update().where(candidates.c.id == candidate_id).values(status=status))
 
     def metrics(self) -> Dict[str, Any]:
+        # Counts per intent and status aggregated in the database; only handled rows are read (for the median).
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(suggestions.c.intent, suggestions.c.status, suggestions.c.created_at, suggestions.c.handled_at)).all()
+            counted = conn.execute(
+                sa.select(suggestions.c.intent, suggestions.c.status, sa.func.count()).group_by(suggestions.c.intent, suggestions.c.status)
+            ).all()
+            handled_rows = conn.execute(
+                sa.select(suggestions.c.created_at, suggestions.c.handled_at).where(suggestions.c.handled_at.isnot(None))
+            ).all()
         per_intent: Dict[str, Dict[str, int]] = {}
-        review_seconds = []
         names = {"sent": "accepted", "edited": "edited", "rejected": "rejected", "auto_sent": "auto_sent", "pending": "pending"}
-        for intent, status, created, handled in rows:
+        for intent, status, count in counted:
             counts = per_intent.setdefault(intent or "unknown", {"accepted": 0, "edited": 0, "rejected": 0, "auto_sent": 0, "pending": 0})
-            counts[names[status]] += 1
-            if handled is not None:
-                review_seconds.append((_utc(handled) - _utc(created)).total_seconds())
-        total = len(rows)
+            counts[names[status]] += count
+        review_seconds = [(_utc(handled) - _utc(created)).total_seconds() for created, handled in handled_rows]
+        total = sum(count for _, _, count in counted)
         auto = sum(c["auto_sent"] for c in per_intent.values())
         return {
             "per_intent": per_intent,

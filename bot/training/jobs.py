@@ -6,13 +6,14 @@ the model history are in the gateway database, so a page reload shows them."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence
 
 import aiohttp
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ def _now() -> datetime:
 class TrainingJobs:
     def __init__(
         self, engine: sa.engine.Engine, project_root: Path, models_dir: Path, rasa_urls: Sequence[str],
-        rasa_token: str = "",
+        rasa_token: str = "", run_db: Optional[Callable[..., Awaitable[Any]]] = None,
     ) -> None:
         self.engine = engine
         self.rasa_token = rasa_token  # RASA_AUTH_TOKEN: PUT /model is part of Rasa's protected API
@@ -45,6 +46,14 @@ class TrainingJobs:
         # Every Rasa replica loads the new model (behind a load balancer one PUT would reach one).
         self.rasa_urls = [url.rstrip("/") for url in rasa_urls]
         self._task: Optional[asyncio.Task] = None
+        # How the async methods run their database calls (off the event loop): the gateway's DbRunner,
+        # else the loop's default executor.
+        self.run_db = run_db
+
+    async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.run_db is not None:
+            return await self.run_db(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
     # -- state -----------------------------------------------------------------------------
     def latest(self) -> Optional[Dict[str, Any]]:
@@ -85,35 +94,46 @@ class TrainingJobs:
 
     # -- running ---------------------------------------------------------------------------
     def start(self, confirm_worse: bool = False) -> Dict[str, Any]:
+        job_id = self._new_job()
+        self._task = asyncio.ensure_future(self._run(job_id, confirm_worse))
+        return self.latest()
+
+    async def start_async(self, confirm_worse: bool = False) -> Dict[str, Any]:
+        """start, with its database calls off the event loop."""
+        if self._task is not None and not self._task.done():
+            raise JobRunning("a training job is already running")
+        job_id = await self._db(self._new_job)
+        self._task = asyncio.ensure_future(self._run(job_id, confirm_worse))
+        return await self._db(self.latest)
+
+    def _new_job(self) -> int:
         with self.engine.begin() as conn:
             running = conn.execute(sa.select(jobs.c.id).where(jobs.c.status.in_(("training", "evaluating")))).first()
             if running or (self._task is not None and not self._task.done()):
                 raise JobRunning("a training job is already running")
-            job_id = conn.execute(jobs.insert().values(status="training", progress=0, message="", started_at=_now())).inserted_primary_key[0]
-        self._task = asyncio.ensure_future(self._run(job_id, confirm_worse))
-        return self.latest()
+            return conn.execute(jobs.insert().values(status="training", progress=0, message="", started_at=_now())).inserted_primary_key[0]
 
     async def _run(self, job_id: int, confirm_worse: bool) -> None:
         name = f"model-{_now().strftime('%Y%m%d-%H%M%S')}-{job_id}"
         try:
             path = await self._train(job_id, name)
-            self._update(job_id, status="evaluating", progress=100, message="evaluating on the held-in test set", model=name)
+            await self._db(self._update, job_id, status="evaluating", progress=100, message="evaluating on the held-in test set", model=name)
             evaluation = await self.evaluate(path, name)
             baseline = await self._baseline()
             previous = baseline.get("accuracy") if baseline else None
             better = previous is None or evaluation["accuracy"] >= previous
             if better or confirm_worse:
                 await self.load_into_rasa(path)
-                self.register(name, path, evaluation, active=True)
-                self._update(job_id, status="swapped", accuracy=evaluation["accuracy"], previous_accuracy=previous,
+                await self._db(self.register, name, path, evaluation, active=True)
+                await self._db(self._update, job_id, status="swapped", accuracy=evaluation["accuracy"], previous_accuracy=previous,
                              message="the new model is answering buyers", finished_at=_now())
             else:
-                self.register(name, path, evaluation, active=False)
-                self._update(job_id, status="kept", accuracy=evaluation["accuracy"], previous_accuracy=previous,
+                await self._db(self.register, name, path, evaluation, active=False)
+                await self._db(self._update, job_id, status="kept", accuracy=evaluation["accuracy"], previous_accuracy=previous,
                              message="the new model is worse on the held-in set; the running model was kept", finished_at=_now())
         except Exception as error:  # noqa: BLE001 - any failure leaves the running model untouched
             logger.exception("training job %s failed", job_id)
-            self._update(job_id, status="failed", message=str(error)[-2000:], finished_at=_now())
+            await self._db(self._update, job_id, status="failed", message=str(error)[-2000:], finished_at=_now())
 
     async def _train(self, job_id: int, name: str) -> Path:
         self.models_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +154,7 @@ class TrainingJobs:
                 line = raw.decode(errors="replace")
                 match = PROGRESS.search(line)
                 if match:
-                    self._update(job_id, progress=min(99, int(match.group(1))), message="training")
+                    await self._db(self._update, job_id, progress=min(99, int(match.group(1))), message="training")
                 elif line.strip():
                     tail = (tail + [line])[-20:]
         if await process.wait() != 0:
@@ -156,15 +176,15 @@ class TrainingJobs:
 
     async def _baseline(self) -> Optional[Dict[str, Any]]:
         """The active model; the first time, the model the server was started with is evaluated."""
-        active = self.active()
+        active = await self._db(self.active)
         if active is not None:
             return active
         started_with = self.root / "models" / "qinkefu.tar.gz"
         if not started_with.exists():
             return None
         evaluation = await self.evaluate(started_with, "initial")
-        self.register("initial", started_with, evaluation, active=True)
-        return self.active()
+        await self._db(self.register, "initial", started_with, evaluation, active=True)
+        return await self._db(self.active)
 
     async def load_into_rasa(self, path: Path) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
@@ -179,10 +199,13 @@ class TrainingJobs:
                         )
 
     async def activate(self, name: str) -> None:
-        found = self.model(name)
+        found = await self._db(self.model, name)
         if found is None:
             raise KeyError(name)
         await self.load_into_rasa(Path(found["path"]))
+        await self._db(self._mark_active, name)
+
+    def _mark_active(self, name: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(models.update().values(active=False))
             conn.execute(models.update().where(models.c.name == name).values(active=True))

@@ -60,6 +60,11 @@ class ProjectData:
         self.root = Path(root)
         self.fixed_intents = set(fixed_intents or [])
 
+    @classmethod
+    def with_current_intents_fixed(cls, root: Path) -> "ProjectData":
+        """The project as the gateway opens it: the intents there at start are not editable."""
+        return cls(root, fixed_intents=list(cls(root).intents()))
+
     # -- io --------------------------------------------------------------------------------
     @contextmanager
     def locked(self) -> Iterator[None]:
