@@ -13,7 +13,7 @@ SPACY_MODEL := build/spacy_zh/meta.json
 MODEL := models/qinkefu.tar.gz
 TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/rasa_server/nlp/normalise.py bot/rasa_server/nlp/rasa_normaliser.py bot/rasa_server/nlp/linear_intent_classifier.py bot/rasa_server/nlp/sentence_embedding_featurizer.py $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
 
-.PHONY: setup seed nlp train run run-prod shell agent test test-fast evaluate bench validate clean
+.PHONY: setup seed nlp train run run-prod shell agent test lint test-fast evaluate bench validate clean
 
 setup: $(STAMP) $(SPACY_MODEL) $(NODE_STAMP)
 
@@ -71,9 +71,15 @@ shell: setup train
 	RASA_TRACKER_DB=$$($(PY) -m bot settings get QKF_VAR_DIR)/shell-tracker.db \
 	$(PY) -m bot settings exec --local-secrets -- $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
-test: setup train
+test: setup lint train
 	scripts/ensure_debian_packages.sh
 	$(PY) -m pytest -q -rs
+
+# ruff (lint and format) and mypy on the code the processes load; run by make test.
+lint: setup
+	$(PY) -m ruff check bot actions
+	$(PY) -m ruff format --check bot actions
+	$(PY) -m mypy bot actions
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

@@ -143,7 +143,9 @@ def _queue_routes(bp: Blueprint, services: AgentServices, agents_only: Callable)
             )
         return response.json(
             {
-                "suggestions": [suggestion_view(routing, s, snapshot["taken_over_by"].get(s["session_id"])) for s in snapshot["pending"]],
+                "suggestions": [
+                    suggestion_view(routing, s, snapshot["taken_over_by"].get(s["session_id"])) for s in snapshot["pending"]
+                ],
                 "waiting": waiting,
                 "sla": {"amber": routing.sla_amber_seconds, "red": routing.sla_red_seconds},
             }
@@ -222,7 +224,9 @@ def _suggestion_routes(bp: Blueprint, services: AgentServices, agents_only: Call
         buyer_id = await run_db(store.buyer_of, current["session_id"])
         entities = {"buyer_token": issue_buyer_token(services.buyer_token_secret, buyer_id, 600)} if buyer_id else {}
         try:
-            redraft = await services.conversations.agent_rejects(suggestion_id, agent["username"], intent, buyer_id, entities, room_emitter)
+            redraft = await services.conversations.agent_rejects(
+                suggestion_id, agent["username"], intent, buyer_id, entities, room_emitter
+            )
         except AlreadyHandled as error:
             return conflict(error)
         await notify("handled", {"id": suggestion_id, "status": "rejected", "handled_by": agent["username"]})

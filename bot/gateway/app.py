@@ -22,13 +22,13 @@ from bot.gateway.rasa_client import RasaClient
 from bot.gateway.staff_auth import StaffAuth
 from bot.gateway.store import GatewayStore
 from bot.gateway.trainer_api import TrainerServices, demo_preview_values, trainer_blueprint
-from bot.shop.orders import build_repository
 from bot.review.agents import AgentAccounts
 from bot.review.queue import ReviewQueue
 from bot.review.routing import RoutingPolicy
+from bot.settings import Settings
+from bot.shop.orders import build_repository
 from bot.training.jobs import TrainingJobs
 from bot.training.project_data import ProjectData
-from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +75,13 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     )
     auth = StaffAuth(accounts, settings.trusted_proxies, run_db)
 
-    @app.listener("before_server_start")
+    # Sanic 21.12's listener decorator is typed for the bare form (@app.listener without a name).
+    @app.listener("before_server_start")  # type: ignore[call-arg, arg-type]
     async def open_resources(_app: Sanic, _loop) -> None:
         run_db.open()
         await rasa.open()
 
-    @app.listener("after_server_stop")
+    @app.listener("after_server_stop")  # type: ignore[call-arg, arg-type]
     async def close_resources(_app: Sanic, _loop) -> None:
         await rasa.close()
         store.close()
@@ -99,9 +100,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     register_agent_events(sio, agents)
     app.blueprint(
         trainer_blueprint(
-            TrainerServices(
-                strings["trainer"], project, queue, jobs, auth, lambda: run_db(demo_preview_values, orders), run_db
-            )
+            TrainerServices(strings["trainer"], project, queue, jobs, auth, lambda: run_db(demo_preview_values, orders), run_db)
         )
     )
     return app

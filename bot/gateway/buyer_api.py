@@ -73,22 +73,29 @@ class BuyerServices:
     rasa: RasaClient
     live: LiveUpdates
     run_db: Callable[..., Awaitable[Any]] = field(default_factory=DbRunner)
-    limits: Optional[BuyerLimits] = None
+    limits: BuyerLimits = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.limits is None:
-            self.limits = BuyerLimits(self.settings)
+        self.limits = BuyerLimits(self.settings)
 
 
 async def run_turn(
-    services: BuyerServices, session_id: str, buyer_id: Optional[str], text: str, payload: Optional[str],
-    image: Optional[str], metadata: Dict[str, Any], message_id: str,
+    services: BuyerServices,
+    session_id: str,
+    buyer_id: Optional[str],
+    text: str,
+    payload: Optional[str],
+    image: Optional[str],
+    metadata: Dict[str, Any],
+    message_id: str,
 ) -> None:
     async with services.limits.turns.hold(session_id):
         emit = services.live.room_emitter(session_id)
         try:
             if image and not text and not payload:
-                stored = await services.run_db(services.store.add_message, session_id, "bot", services.strings["gateway"]["photo_received"])
+                stored = await services.run_db(
+                    services.store.add_message, session_id, "bot", services.strings["gateway"]["photo_received"]
+                )
                 await emit("message", stored)
                 return
             await services.conversations.buyer_turn(session_id, buyer_id, text, payload or text, metadata, emit, message_id)
@@ -127,7 +134,14 @@ def register_buyer_events(sio: socketio.AsyncServer, services: BuyerServices) ->
         request = environ.get("sanic.request")
         ip = security.client_ip(request, settings.trusted_proxies) if request is not None else ""
         await sio.save_session(
-            sid, {"session_id": session_id, "buyer_id": buyer_id, "token": token if buyer_id else None, "product_id": product_id, "ip": ip}
+            sid,
+            {
+                "session_id": session_id,
+                "buyer_id": buyer_id,
+                "token": token if buyer_id else None,
+                "product_id": product_id,
+                "ip": ip,
+            },
         )
         await sio.enter_room(sid, session_id)
         if buyer_id:
@@ -172,7 +186,9 @@ def register_buyer_events(sio: socketio.AsyncServer, services: BuyerServices) ->
         await services.live.notify_agents("buyer_message", {"session_id": session_id, "message": stored})
         product_id = str(data.get("product_id") or session.get("product_id") or "")[:16] or None
         metadata = {k: v for k, v in {"buyer_token": session.get("token"), "product_id": product_id}.items() if v}
-        sio.start_background_task(run_turn, services, session_id, session.get("buyer_id"), text, payload, image, metadata, client_id)
+        sio.start_background_task(
+            run_turn, services, session_id, session.get("buyer_id"), text, payload, image, metadata, client_id
+        )
         return {"ok": True, "id": stored["id"]}
 
 
@@ -221,9 +237,13 @@ def buyer_blueprint(services: BuyerServices) -> Blueprint:
     async def widget_strings(_: Request):
         return response.json(dict(services.strings["widget"], max_chars=MAX_MESSAGE_CHARS), headers={"Cache-Control": "no-cache"})
 
-    bp.static("/widget/widget.js", str(STATIC / "widget.js"), name="widget_js", content_type="application/javascript; charset=utf-8")
+    bp.static(
+        "/widget/widget.js", str(STATIC / "widget.js"), name="widget_js", content_type="application/javascript; charset=utf-8"
+    )
     bp.static("/widget/widget.css", str(STATIC / "widget.css"), name="widget_css", content_type="text/css; charset=utf-8")
-    bp.static("/widget/vendor/socket.io.min.js", str(SOCKET_IO_CLIENT), name="socket_io_js", content_type="application/javascript")
+    bp.static(
+        "/widget/vendor/socket.io.min.js", str(SOCKET_IO_CLIENT), name="socket_io_js", content_type="application/javascript"
+    )
     return bp
 
 

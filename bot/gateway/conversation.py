@@ -70,15 +70,25 @@ class Conversations:
         if agents_online is not None:
             self.agents_online = agents_online
 
-    async def deliver(self, session_id: str, replies: List[Dict[str, Any]], emit: Emit, role: str = "bot") -> List[Dict[str, Any]]:
-        sent = await self.db(self.store.add_messages, session_id, role, [(reply["text"], widget_extra(reply)) for reply in replies])
+    async def deliver(
+        self, session_id: str, replies: List[Dict[str, Any]], emit: Emit, role: str = "bot"
+    ) -> List[Dict[str, Any]]:
+        sent = await self.db(
+            self.store.add_messages, session_id, role, [(reply["text"], widget_extra(reply)) for reply in replies]
+        )
         for stored in sent:
             await emit("message", stored)
         await emit("typing", {"on": False})
         return sent
 
     async def buyer_turn(
-        self, session_id: str, buyer_id: Optional[str], text: str, rasa_text: str, metadata: Dict[str, Any], emit: Emit,
+        self,
+        session_id: str,
+        buyer_id: Optional[str],
+        text: str,
+        rasa_text: str,
+        metadata: Dict[str, Any],
+        emit: Emit,
         message_id: Optional[str] = None,
     ) -> Optional[Dict[str, Any]]:
         """Returns the review-queue row of this turn (None when Rasa could not be reached)."""
@@ -103,11 +113,14 @@ class Conversations:
         asks_for_human = any(p.get("intent") == "request_human" for p in parse)
         if asks_for_human:
             await self.db(self.queue.request_human, session_id)
-        decision = self.routing.decide(parse, *await self.db(self.queue.routing_state, session_id), replies=replies)
+        earlier_replies, taken_over_by = await self.db(self.queue.routing_state, session_id)
+        decision = self.routing.decide(parse, earlier_replies, taken_over_by, replies=replies)
         turn = await self.db(self.queue.record_turn, session_id, buyer_id, text, parse, replies, decision.review, decision.reason)
         for part in parse:
             if float(part.get("confidence") or 0) < self.routing.confidence_threshold:
-                await self.db(self.queue.add_candidate, part.get("text") or text, part.get("intent"), None, "low_confidence", "bot")
+                await self.db(
+                    self.queue.add_candidate, part.get("text") or text, part.get("intent"), None, "low_confidence", "bot"
+                )
         if not decision.review:
             await self.deliver(session_id, replies, emit)
         else:
@@ -125,7 +138,8 @@ class Conversations:
         current = await self.db(self.queue.get, suggestion_id)
         if current is not None and current["status"] == "pending" and not await self.db(self.queue.taken_over_by, session_id):
             stored = await self.db(self.store.add_message, session_id, "bot", self.strings["hold_notice"])
-            await emit("message", stored)
+            if stored is not None:  # None only for a repeated buyer client_id
+                await emit("message", stored)
             await emit("typing", {"on": True})
 
     # Whether any agent is connected to the console (given by the app; unknown -> assume yes and
@@ -182,7 +196,13 @@ class Conversations:
         return suggestion
 
     async def agent_rejects(
-        self, suggestion_id: int, agent: str, intent: str, buyer_id: Optional[str], entities: Dict[str, Any], emit_to: Callable[[str], Emit]
+        self,
+        suggestion_id: int,
+        agent: str,
+        intent: str,
+        buyer_id: Optional[str],
+        entities: Dict[str, Any],
+        emit_to: Callable[[str], Emit],
     ) -> Optional[Dict[str, Any]]:
         """Records the right intent for trainers and has the bot draft that intent's reply (held)."""
         suggestion = await self.db(self.queue.claim, suggestion_id, agent, "rejected")
@@ -195,7 +215,9 @@ class Conversations:
             return None
         replies = bot_messages_from_rasa({"messages": messages})
         parse = [{"intent": intent, "confidence": 1.0, "ranking": [], "text": suggestion["buyer_text"]}]
-        redraft = await self.db(self.queue.record_turn, session_id, buyer_id, suggestion["buyer_text"], parse, replies, True, f"redrafted by {agent}")
+        redraft = await self.db(
+            self.queue.record_turn, session_id, buyer_id, suggestion["buyer_text"], parse, replies, True, f"redrafted by {agent}"
+        )
         await self.notify_agents("suggestion", {"id": redraft["id"], "session_id": session_id})
         return redraft
 

@@ -18,7 +18,10 @@ def socket_server(settings: Settings) -> socketio.AsyncServer:
     # any gateway); one gateway keeps them in memory.
     manager = socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel) if settings.redis_url else None
     return socketio.AsyncServer(
-        async_mode="sanic", cors_allowed_origins=settings.allowed_origins, ping_interval=10, ping_timeout=10,
+        async_mode="sanic",
+        cors_allowed_origins=settings.allowed_origins,
+        ping_interval=10,
+        ping_timeout=10,
         client_manager=manager,
     )
 

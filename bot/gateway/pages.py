@@ -10,8 +10,8 @@ from typing import Any, Awaitable, Callable, Optional
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.shop.identity import issue_buyer_token
 from bot.settings import Settings
+from bot.shop.identity import issue_buyer_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -132,7 +132,8 @@ def register_demo_shop(app: Sanic, settings: Settings, strings: dict, orders, ru
 
 def register_product_images(app: Sanic, orders, run_db: RunDb) -> None:
 
-    @app.get("/static/products/<filename>", name="catalogue_image")
+    # Sanic types a route decorator's result as (route, handler), so a second decorator looks wrong to mypy.
+    @app.get("/static/products/<filename>", name="catalogue_image")  # type: ignore[arg-type]
     @app.get("/shop/image/<filename>")
     async def product_image(_: Request, filename: str):
         product_id = filename[: -len(".svg")] if filename.endswith(".svg") else filename

@@ -36,6 +36,11 @@ class RasaClient:
     async def open(self) -> None:
         self.http = aiohttp.ClientSession(timeout=self.timeout)
 
+    def _session(self) -> aiohttp.ClientSession:
+        if self.http is None:
+            raise RuntimeError("RasaClient.open() was not called (the gateway opens it in a start listener)")
+        return self.http
+
     async def close(self) -> None:
         if self.http is not None:
             await self.http.close()
@@ -43,7 +48,7 @@ class RasaClient:
     async def _post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
         params = self.api_params if path.startswith("/conversations/") else {}
         try:
-            async with self.http.post(f"{self.base_url}{path}", json=body, params=params) as reply:
+            async with self._session().post(f"{self.base_url}{path}", json=body, params=params) as reply:
                 if reply.status != 200:
                     raise RasaUnavailable(f"{path}: HTTP {reply.status}", reply.status in RETRYABLE_STATUSES)
                 return await reply.json()
@@ -89,7 +94,7 @@ class RasaClient:
 
     async def healthy(self) -> bool:
         try:
-            async with self.http.get(f"{self.base_url}/status", params=self.api_params) as reply:
+            async with self._session().get(f"{self.base_url}/status", params=self.api_params) as reply:
                 return reply.status == 200
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
             return False

@@ -134,7 +134,7 @@ def reencode_photo(body: bytes) -> Optional[Tuple[bytes, str]]:
         with Image.open(io.BytesIO(body)) as image:
             image.load()
             if kind == "JPEG" and image.mode not in ("RGB", "L"):
-                image = image.convert("RGB")
+                image = image.convert("RGB")  # type: ignore[assignment]  # Pillow types open() as ImageFile
             out = io.BytesIO()
             options = {"quality": 90} if kind in ("JPEG", "WEBP") else {}
             image.save(out, format=kind, **options)

@@ -85,7 +85,9 @@ def serve_console_assets(bp: Blueprint, prefix: str) -> None:
         for suffix, content_type in ASSET_TYPES.items():
             filename = f"{stem}{suffix}"
             bp.static(
-                f"{prefix}/static/{filename}", str(STATIC / filename), name=f"{stem}{suffix.replace('.', '_')}",
+                f"{prefix}/static/{filename}",
+                str(STATIC / filename),
+                name=f"{stem}{suffix.replace('.', '_')}",
                 content_type=content_type,
             )
 
@@ -104,7 +106,8 @@ def register_login(bp: Blueprint, auth: StaffAuth, prefix: str, roles: Tuple[str
         if wait > 0:
             return response.json(
                 {"error": "too many wrong logins: try again later", "retry_after": int(wait) + 1},
-                status=429, headers={"Retry-After": str(int(wait) + 1)},
+                status=429,
+                headers={"Retry-After": str(int(wait) + 1)},
             )
         # scrypt takes tens of milliseconds: in a thread, so the gateway keeps serving meanwhile.
         loop = asyncio.get_running_loop()

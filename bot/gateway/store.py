@@ -12,15 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import create_engine
-
 from bot.db_schema import gateway_messages as messages
 from bot.db_schema import gateway_pending_events as pending_events
 from bot.db_schema import gateway_sessions as sessions
 
 
-def _utc(moment: Optional[datetime]) -> Optional[datetime]:
-    if moment is None:
-        return None
+def _utc_at(moment: datetime) -> datetime:
+    """A stored time (SQLite keeps no zone) as UTC."""
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
@@ -56,7 +54,9 @@ class GatewayStore:
         if owner is None:
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(sessions.insert().values(session_id=session_id, buyer_id=buyer_id, created_at=now, last_seen=now))
+                    conn.execute(
+                        sessions.insert().values(session_id=session_id, buyer_id=buyer_id, created_at=now, last_seen=now)
+                    )
                 return True
             except IntegrityError:
                 owner = self._owner(session_id)
@@ -93,9 +93,7 @@ class GatewayStore:
         if not ids:
             return {}
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(sessions.c.session_id, sessions.c.buyer_id).where(sessions.c.session_id.in_(ids))
-            ).all()
+            rows = conn.execute(sa.select(sessions.c.session_id, sessions.c.buyer_id).where(sessions.c.session_id.in_(ids))).all()
         return {session_id: buyer_id for session_id, buyer_id in rows}
 
     def latest_session_of(self, buyer_id: str) -> Optional[str]:
@@ -110,7 +108,9 @@ class GatewayStore:
 
     # -- messages --------------------------------------------------------------------------
     @staticmethod
-    def _row(session_id: str, role: str, text: str, extra: Optional[Dict[str, Any]], client_id: Optional[str] = None) -> Dict[str, Any]:
+    def _row(
+        session_id: str, role: str, text: str, extra: Optional[Dict[str, Any]], client_id: Optional[str] = None
+    ) -> Dict[str, Any]:
         return dict(
             session_id=session_id,
             role=role,
@@ -147,12 +147,13 @@ class GatewayStore:
 
     def history(self, session_id: str, limit: int = 200) -> List[Dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(messages)
-                .where(messages.c.session_id == session_id)
-                .order_by(messages.c.id.desc())
-                .limit(limit)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    sa.select(messages).where(messages.c.session_id == session_id).order_by(messages.c.id.desc()).limit(limit)
+                )
+                .mappings()
+                .all()
+            )
         return [self._as_message(dict(r)) for r in reversed(rows)]
 
     def last_buyer_texts(self, session_ids: Iterable[str], within: int = 20) -> Dict[str, str]:
@@ -161,9 +162,7 @@ class GatewayStore:
         ids = list(set(session_ids))
         if not ids:
             return {}
-        position = (
-            sa.func.row_number().over(partition_by=messages.c.session_id, order_by=messages.c.id.desc()).label("position")
-        )
+        position = sa.func.row_number().over(partition_by=messages.c.session_id, order_by=messages.c.id.desc()).label("position")
         recent = (
             sa.select(messages.c.session_id, messages.c.role, messages.c.text, position)
             .where(messages.c.session_id.in_(ids))
@@ -188,7 +187,7 @@ class GatewayStore:
             "session_id": row["session_id"],
             "role": row["role"],
             "text": row["text"],
-            "ts": _utc(row["created_at"]).isoformat(),
+            "ts": _utc_at(row["created_at"]).isoformat(),
         }
         if row.get("client_id"):
             message["client_id"] = row["client_id"]
@@ -208,9 +207,11 @@ class GatewayStore:
 
     def take_pending_events(self, buyer_id: str) -> List[Dict[str, Any]]:
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                sa.select(pending_events).where(pending_events.c.buyer_id == buyer_id).order_by(pending_events.c.id)
-            ).mappings().all()
+            rows = (
+                conn.execute(sa.select(pending_events).where(pending_events.c.buyer_id == buyer_id).order_by(pending_events.c.id))
+                .mappings()
+                .all()
+            )
             if rows:
                 conn.execute(pending_events.delete().where(pending_events.c.id.in_([r["id"] for r in rows])))
         return [dict(r) for r in rows]

@@ -86,7 +86,8 @@ def _data_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callab
     @trainers_only
     async def create_intent(request: Request, who):
         data = body(request)
-        examples = data.get("examples") if isinstance(data.get("examples"), list) else []
+        examples = data.get("examples")
+        examples = examples if isinstance(examples, list) else []
         try:
             project.add_intent(str(data.get("name") or ""), [str(e) for e in examples])
         except DataError as error:
@@ -146,7 +147,8 @@ def _data_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callab
     @trainers_only
     async def add_story(request: Request, who):
         data = body(request)
-        steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+        steps = data.get("steps")
+        steps = steps if isinstance(steps, list) else []
         steps = [{k: str(v) for k, v in s.items() if k in ("intent", "action")} for s in steps if isinstance(s, dict)]
         try:
             project.add_story(str(data.get("name") or ""), steps)

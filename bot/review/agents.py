@@ -72,7 +72,9 @@ class AgentAccounts:
         with self.engine.begin() as conn:
             conn.execute(
                 logins.insert().values(
-                    token_hash=_token_hash(token), username=username, expires_at=datetime.now(timezone.utc) + self.session_lifetime
+                    token_hash=_token_hash(token),
+                    username=username,
+                    expires_at=datetime.now(timezone.utc) + self.session_lifetime,
                 )
             )
         return token
@@ -99,7 +101,8 @@ class AgentAccounts:
         now = datetime.now(timezone.utc)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(logins.c.expires_at).join(accounts, accounts.c.username == logins.c.username)
+                sa.select(logins.c.expires_at)
+                .join(accounts, accounts.c.username == logins.c.username)
                 .where(accounts.c.role == "agent")
             ).all()
         return any((r.expires_at if r.expires_at.tzinfo else r.expires_at.replace(tzinfo=timezone.utc)) >= now for r in rows)

@@ -20,8 +20,11 @@ def _now() -> datetime:
 
 
 def _utc(moment: Optional[datetime]) -> Optional[datetime]:
-    if moment is None:
-        return None
+    return None if moment is None else _utc_at(moment)
+
+
+def _utc_at(moment: datetime) -> datetime:
+    """A stored time (SQLite keeps no zone) as UTC."""
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
@@ -71,9 +74,11 @@ class ReviewQueue:
 
     def pending(self) -> List[Dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(suggestions).where(suggestions.c.status == "pending").order_by(suggestions.c.created_at)
-            ).mappings().all()
+            rows = (
+                conn.execute(sa.select(suggestions).where(suggestions.c.status == "pending").order_by(suggestions.c.created_at))
+                .mappings()
+                .all()
+            )
         return [self._as_dict(r) for r in rows]
 
     def claim(self, suggestion_id: int, agent: str, status: str, final_text: Optional[str] = None) -> Dict[str, Any]:
@@ -133,11 +138,15 @@ class ReviewQueue:
 
     def waiting_for_human(self) -> List[Dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(conversations)
-                .where(conversations.c.human_requested_at.isnot(None), conversations.c.taken_over_by.is_(None))
-                .order_by(conversations.c.human_requested_at)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    sa.select(conversations)
+                    .where(conversations.c.human_requested_at.isnot(None), conversations.c.taken_over_by.is_(None))
+                    .order_by(conversations.c.human_requested_at)
+                )
+                .mappings()
+                .all()
+            )
         return [{**dict(r), "human_requested_at": _utc(r["human_requested_at"])} for r in rows]
 
     def routing_state(self, session_id: str) -> Tuple[Dict[str, int], Optional[str]]:
@@ -159,8 +168,13 @@ class ReviewQueue:
         with self.engine.begin() as conn:
             conn.execute(
                 candidates.insert().values(
-                    text=text, predicted_intent=predicted, correct_intent=correct, source=source, agent=agent,
-                    status="open", created_at=_now(),
+                    text=text,
+                    predicted_intent=predicted,
+                    correct_intent=correct,
+                    source=source,
+                    agent=agent,
+                    status="open",
+                    created_at=_now(),
                 )
             )
 
@@ -185,7 +199,9 @@ class ReviewQueue:
         # Counts per intent and status aggregated in the database; only handled rows are read (for the median).
         with self.engine.connect() as conn:
             counted = conn.execute(
-                sa.select(suggestions.c.intent, suggestions.c.status, sa.func.count()).group_by(suggestions.c.intent, suggestions.c.status)
+                sa.select(suggestions.c.intent, suggestions.c.status, sa.func.count()).group_by(
+                    suggestions.c.intent, suggestions.c.status
+                )
             ).all()
             handled_rows = conn.execute(
                 sa.select(suggestions.c.created_at, suggestions.c.handled_at).where(suggestions.c.handled_at.isnot(None))
@@ -193,9 +209,11 @@ class ReviewQueue:
         per_intent: Dict[str, Dict[str, int]] = {}
         names = {"sent": "accepted", "edited": "edited", "rejected": "rejected", "auto_sent": "auto_sent", "pending": "pending"}
         for intent, status, count in counted:
-            counts = per_intent.setdefault(intent or "unknown", {"accepted": 0, "edited": 0, "rejected": 0, "auto_sent": 0, "pending": 0})
+            counts = per_intent.setdefault(
+                intent or "unknown", {"accepted": 0, "edited": 0, "rejected": 0, "auto_sent": 0, "pending": 0}
+            )
             counts[names[status]] += count
-        review_seconds = [(_utc(handled) - _utc(created)).total_seconds() for created, handled in handled_rows]
+        review_seconds = [(_utc_at(handled) - _utc_at(created)).total_seconds() for created, handled in handled_rows]
         total = sum(count for _, _, count in counted)
         auto = sum(c["auto_sent"] for c in per_intent.values())
         return {

@@ -21,7 +21,9 @@ def project_checks(data: ProjectData) -> List[Dict[str, str]]:
     seen: Dict[str, str] = {}
     for name, info in intents.items():
         if len(info["examples"]) < MIN_EXAMPLES and name not in ("affirm", "deny"):
-            problems.append({"level": "error", "message": f"{name}: {len(info['examples'])} examples, at least {MIN_EXAMPLES} needed"})
+            problems.append(
+                {"level": "error", "message": f"{name}: {len(info['examples'])} examples, at least {MIN_EXAMPLES} needed"}
+            )
         if not info["has_rule"]:
             problems.append({"level": "error", "message": f"{name}: no rule or story answers this intent"})
         for example in info["examples"]:
@@ -49,7 +51,10 @@ def template_problems(response: str, variants: List[dict], slots: set, always_fi
         unknown = variables - slots
         if unknown:
             problems.append(
-                {"level": "error", "message": f"{response} is sent by a rule but needs values no slot supplies: {', '.join(sorted(unknown))}"}
+                {
+                    "level": "error",
+                    "message": f"{response} is sent by a rule but needs values no slot supplies: {', '.join(sorted(unknown))}",
+                }
             )
     maybe_empty = set.union(set(), *needed) & (slots - always_filled)
     for variable in sorted(maybe_empty):
@@ -66,7 +71,12 @@ def template_problems(response: str, variants: List[dict], slots: set, always_fi
 
 def rasa_validate(data: ProjectData) -> List[Dict[str, str]]:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.rasa_server", "data", "validate"], cwd=data.root, env=rasa_env(), capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "bot.rasa_server", "data", "validate"],
+        cwd=data.root,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     problems = []
     for line in ANSI.sub("", result.stdout + result.stderr).splitlines():

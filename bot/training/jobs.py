@@ -36,8 +36,13 @@ def _now() -> datetime:
 
 class TrainingJobs:
     def __init__(
-        self, engine: sa.engine.Engine, project_root: Path, models_dir: Path, rasa_urls: Sequence[str],
-        rasa_token: str = "", run_db: Optional[Callable[..., Awaitable[Any]]] = None,
+        self,
+        engine: sa.engine.Engine,
+        project_root: Path,
+        models_dir: Path,
+        rasa_urls: Sequence[str],
+        rasa_token: str = "",
+        run_db: Optional[Callable[..., Awaitable[Any]]] = None,
     ) -> None:
         self.engine = engine
         self.rasa_token = rasa_token  # RASA_AUTH_TOKEN: PUT /model is part of Rasa's protected API
@@ -87,8 +92,13 @@ class TrainingJobs:
             conn.execute(models.delete().where(models.c.name == name))
             conn.execute(
                 models.insert().values(
-                    name=name, path=str(path), created_at=_now(), accuracy=evaluation.get("accuracy"),
-                    macro_f1=evaluation.get("macro_f1"), report_dir=evaluation.get("report_dir"), active=active,
+                    name=name,
+                    path=str(path),
+                    created_at=_now(),
+                    accuracy=evaluation.get("accuracy"),
+                    macro_f1=evaluation.get("macro_f1"),
+                    report_dir=evaluation.get("report_dir"),
+                    active=active,
                 )
             )
 
@@ -96,7 +106,9 @@ class TrainingJobs:
     def start(self, confirm_worse: bool = False) -> Dict[str, Any]:
         job_id = self._new_job()
         self._task = asyncio.ensure_future(self._run(job_id, confirm_worse))
-        return self.latest()
+        started = self.latest()
+        assert started is not None  # the job just inserted
+        return started
 
     async def start_async(self, confirm_worse: bool = False) -> Dict[str, Any]:
         """start, with its database calls off the event loop."""
@@ -111,13 +123,17 @@ class TrainingJobs:
             running = conn.execute(sa.select(jobs.c.id).where(jobs.c.status.in_(("training", "evaluating")))).first()
             if running or (self._task is not None and not self._task.done()):
                 raise JobRunning("a training job is already running")
-            return conn.execute(jobs.insert().values(status="training", progress=0, message="", started_at=_now())).inserted_primary_key[0]
+            return conn.execute(
+                jobs.insert().values(status="training", progress=0, message="", started_at=_now())
+            ).inserted_primary_key[0]
 
     async def _run(self, job_id: int, confirm_worse: bool) -> None:
         name = f"model-{_now().strftime('%Y%m%d-%H%M%S')}-{job_id}"
         try:
             path = await self._train(job_id, name)
-            await self._db(self._update, job_id, status="evaluating", progress=100, message="evaluating on the held-in test set", model=name)
+            await self._db(
+                self._update, job_id, status="evaluating", progress=100, message="evaluating on the held-in test set", model=name
+            )
             evaluation = await self.evaluate(path, name)
             baseline = await self._baseline()
             previous = baseline.get("accuracy") if baseline else None
@@ -125,12 +141,26 @@ class TrainingJobs:
             if better or confirm_worse:
                 await self.load_into_rasa(path)
                 await self._db(self.register, name, path, evaluation, active=True)
-                await self._db(self._update, job_id, status="swapped", accuracy=evaluation["accuracy"], previous_accuracy=previous,
-                             message="the new model is answering buyers", finished_at=_now())
+                await self._db(
+                    self._update,
+                    job_id,
+                    status="swapped",
+                    accuracy=evaluation["accuracy"],
+                    previous_accuracy=previous,
+                    message="the new model is answering buyers",
+                    finished_at=_now(),
+                )
             else:
                 await self._db(self.register, name, path, evaluation, active=False)
-                await self._db(self._update, job_id, status="kept", accuracy=evaluation["accuracy"], previous_accuracy=previous,
-                             message="the new model is worse on the held-in set; the running model was kept", finished_at=_now())
+                await self._db(
+                    self._update,
+                    job_id,
+                    status="kept",
+                    accuracy=evaluation["accuracy"],
+                    previous_accuracy=previous,
+                    message="the new model is worse on the held-in set; the running model was kept",
+                    finished_at=_now(),
+                )
         except Exception as error:  # noqa: BLE001 - any failure leaves the running model untouched
             logger.exception("training job %s failed", job_id)
             await self._db(self._update, job_id, status="failed", message=str(error)[-2000:], finished_at=_now())
@@ -138,12 +168,22 @@ class TrainingJobs:
     async def _train(self, job_id: int, name: str) -> Path:
         self.models_dir.mkdir(parents=True, exist_ok=True)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.rasa_server", "train", "--out", str(self.models_dir), "--fixed-model-name", name,
-            cwd=self.root, env=rasa_env(),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "bot.rasa_server",
+            "train",
+            "--out",
+            str(self.models_dir),
+            "--fixed-model-name",
+            name,
+            cwd=self.root,
+            env=rasa_env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         tail: List[str] = []
         buffer = b""
+        assert process.stdout is not None  # stdout=PIPE
         while True:
             chunk = await process.stdout.read(4096)
             if not chunk:
@@ -164,15 +204,31 @@ class TrainingJobs:
     async def evaluate(self, path: Path, name: str) -> Dict[str, Any]:
         report_dir = self.models_dir / "reports" / name
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.rasa_server", "test", "nlu", "--model", str(path), "--nlu", "tests/nlu/test_nlu.yml", "--out", str(report_dir),
-            cwd=self.root, env=rasa_env(),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot.rasa_server",
+            "test",
+            "nlu",
+            "--model",
+            str(path),
+            "--nlu",
+            "tests/nlu/test_nlu.yml",
+            "--out",
+            str(report_dir),
+            cwd=self.root,
+            env=rasa_env(),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
         _, stderr = await process.communicate()
         if process.returncode != 0:
             raise RuntimeError("rasa test nlu failed: " + stderr.decode(errors="replace")[-2000:])
         report = json.loads((report_dir / "intent_report.json").read_text())
-        return {"accuracy": round(report["accuracy"], 4), "macro_f1": round(report["macro avg"]["f1-score"], 4), "report_dir": str(report_dir)}
+        return {
+            "accuracy": round(report["accuracy"], 4),
+            "macro_f1": round(report["macro avg"]["f1-score"], 4),
+            "report_dir": str(report_dir),
+        }
 
     async def _baseline(self) -> Optional[Dict[str, Any]]:
         """The active model; the first time, the model the server was started with is evaluated."""
@@ -190,9 +246,7 @@ class TrainingJobs:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
             for rasa_url in self.rasa_urls:
                 params = {"token": self.rasa_token} if self.rasa_token else {}
-                async with http.put(
-                    f"{rasa_url}/model", json={"model_file": str(Path(path).resolve())}, params=params
-                ) as reply:
+                async with http.put(f"{rasa_url}/model", json={"model_file": str(Path(path).resolve())}, params=params) as reply:
                     if reply.status not in (200, 204):
                         raise RuntimeError(
                             f"the Rasa server {rasa_url} refused the model: HTTP {reply.status} {await reply.text()}"
@@ -232,8 +286,15 @@ class TrainingJobs:
                 if isinstance(v, dict) and "support" in v and k not in ("macro avg", "weighted avg", "micro avg")
             },
             "errors": [
-                {"text": e["text"], "intent": e["intent"], "predicted": e["intent_prediction"]["name"], "confidence": round(e["intent_prediction"]["confidence"], 3)}
+                {
+                    "text": e["text"],
+                    "intent": e["intent"],
+                    "predicted": e["intent_prediction"]["name"],
+                    "confidence": round(e["intent_prediction"]["confidence"], 3),
+                }
                 for e in errors[:20]
             ],
-            "confusion_png": f"/trainer/reports/{name}/intent_confusion_matrix.png" if (directory / "intent_confusion_matrix.png").exists() else None,
+            "confusion_png": f"/trainer/reports/{name}/intent_confusion_matrix.png"
+            if (directory / "intent_confusion_matrix.png").exists()
+            else None,
         }

@@ -107,7 +107,13 @@ class ProjectData:
         found: Dict[str, Dict[str, Any]] = {}
         for name in domain.get("intents", []):
             if isinstance(name, str) and not name.startswith("EXTERNAL_"):
-                found[name] = {"name": name, "examples": [], "responses": [], "has_rule": False, "editable": name not in self.fixed_intents}
+                found[name] = {
+                    "name": name,
+                    "examples": [],
+                    "responses": [],
+                    "has_rule": False,
+                    "editable": name not in self.fixed_intents,
+                }
         for path in self._nlu_files():
             for block in (_yaml().load(path.read_text(encoding="utf-8")) or {}).get("nlu", []) or []:
                 if "intent" in block and block["intent"] in found:
@@ -248,7 +254,11 @@ class ProjectData:
             for step in steps:
                 if "intent" in step and step["intent"] not in domain.get("intents", []):
                     errors.append(f"unknown intent {step['intent']}")
-                if "action" in step and step["action"] not in domain.get("responses", {}) and step["action"] not in action_names(domain):
+                if (
+                    "action" in step
+                    and step["action"] not in domain.get("responses", {})
+                    and step["action"] not in action_names(domain)
+                ):
                     errors.append(f"unknown action {step['action']}")
                 if not ({"intent", "action"} & set(step)):
                     errors.append(f"step {step} is neither an intent nor an action")
