@@ -642,7 +642,7 @@ def _secret(name: str, env: Mapping[str, str]) -> str:
 
 ENV_EXAMPLE_WIDTH = 100
 ENV_EXAMPLE_HEADER = """\
-# 亲客服 (Qinkefu): every environment variable the processes read, with its default and meaning.
+# Qinkefu: every environment variable the processes read, with its default and meaning.
 # Generated from the registry in bot/settings.py: `python -m bot settings env-example > .env.example`
 # (tests/test_settings.py fails when the two differ). Copy to .env and uncomment what you change:
 # `python -m bot ...` (so every make target) and bot.rasa_server read .env from the project folder at
