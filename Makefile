@@ -95,7 +95,7 @@ bench: setup train evaluate
 	$(WITH_SETTINGS) $(PY) bench/rest_latency.py
 	$(WITH_SETTINGS) $(PY) bench/widget_latency.py
 	scripts/ensure_debian_packages.sh
-	$(WITH_SETTINGS) $(PY) bench/profile_turn.py
+	$(PY) -m bot settings exec --local-secrets -- $(PY) bench/profile_turn.py
 	$(WITH_SETTINGS) $(PY) bench/socketio_load.py
 
 clean:
