@@ -4,7 +4,8 @@ profile, PostgreSQL in production."""
 from __future__ import annotations
 
 import time
-from typing import Any, Dict
+from datetime import datetime, timezone
+from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
 
@@ -60,3 +61,12 @@ def create_engine(url: str) -> sa.engine.Engine:
             cursor.close()
 
     return engine
+
+
+def utc_at(moment: datetime) -> datetime:
+    """A stored time as UTC (SQLite keeps no zone: its times were written as UTC)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def utc(moment: Optional[datetime]) -> Optional[datetime]:
+    return None if moment is None else utc_at(moment)

@@ -11,15 +11,10 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import create_engine
+from bot.db import create_engine, utc_at
 from bot.db_schema import gateway_messages as messages
 from bot.db_schema import gateway_pending_events as pending_events
 from bot.db_schema import gateway_sessions as sessions
-
-
-def _utc_at(moment: datetime) -> datetime:
-    """A stored time (SQLite keeps no zone) as UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 class GatewayStore:
@@ -187,7 +182,7 @@ class GatewayStore:
             "session_id": row["session_id"],
             "role": row["role"],
             "text": row["text"],
-            "ts": _utc_at(row["created_at"]).isoformat(),
+            "ts": utc_at(row["created_at"]).isoformat(),
         }
         if row.get("client_id"):
             message["client_id"] = row["client_id"]

@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import sqlalchemy as sa
 
+from bot.db import utc, utc_at
 from bot.db_schema import review_conversations as conversations
 from bot.db_schema import review_suggestions as suggestions
 from bot.db_schema import training_candidates as candidates
@@ -17,15 +18,6 @@ from bot.db_schema import training_candidates as candidates
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _utc(moment: Optional[datetime]) -> Optional[datetime]:
-    return None if moment is None else _utc_at(moment)
-
-
-def _utc_at(moment: datetime) -> datetime:
-    """A stored time (SQLite keeps no zone) as UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 class AlreadyHandled(RuntimeError):
@@ -147,7 +139,7 @@ class ReviewQueue:
                 .mappings()
                 .all()
             )
-        return [{**dict(r), "human_requested_at": _utc(r["human_requested_at"])} for r in rows]
+        return [{**dict(r), "human_requested_at": utc(r["human_requested_at"])} for r in rows]
 
     def routing_state(self, session_id: str) -> Tuple[Dict[str, int], Optional[str]]:
         """What the routing policy reads about a conversation, in one read: per intent, how many bot
@@ -213,7 +205,7 @@ class ReviewQueue:
                 intent or "unknown", {"accepted": 0, "edited": 0, "rejected": 0, "auto_sent": 0, "pending": 0}
             )
             counts[names[status]] += count
-        review_seconds = [(_utc_at(handled) - _utc_at(created)).total_seconds() for created, handled in handled_rows]
+        review_seconds = [(utc_at(handled) - utc_at(created)).total_seconds() for created, handled in handled_rows]
         total = sum(count for _, _, count in counted)
         auto = sum(c["auto_sent"] for c in per_intent.values())
         return {
@@ -227,6 +219,6 @@ class ReviewQueue:
         item = dict(row)
         item["parse"] = json.loads(item["parse"])
         item["replies"] = json.loads(item["replies"])
-        item["created_at"] = _utc(item["created_at"])
-        item["handled_at"] = _utc(item["handled_at"])
+        item["created_at"] = utc(item["created_at"])
+        item["handled_at"] = utc(item["handled_at"])
         return item
