@@ -90,6 +90,7 @@ evaluate: setup train
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/held_in
 
 bench: setup train evaluate
+	$(PY) bench/training_overlap.py ../shared/realdev/dev.tsv
 	$(WITH_SETTINGS) $(PY) bench/real_language.py ../shared/realdev/dev.tsv
 	$(WITH_SETTINGS) $(PY) bench/nlu_baselines.py
 	$(WITH_SETTINGS) $(PY) bench/rest_latency.py

@@ -81,26 +81,73 @@ def read_set(path: Path) -> Tuple[List[str], List[str]]:
 
 
 class WordsAndCharsLogReg:
-    """TF-IDF over jieba words and character 1-3-grams, logistic regression."""
+    """TF-IDF over jieba words and character 1-3-grams, logistic regression. Its confidences are
+    calibrated the way the shipped classifier's are (one temperature fitted on 2-fold out-of-fold
+    predictions) and the pipeline's fallback rule applies to them, so that the routing threshold
+    means the same for both models."""
 
-    def fit(self, examples) -> "WordsAndCharsLogReg":
+    def __init__(self, fallback: "FallbackRule") -> None:
+        self.fallback = fallback
+
+    def _pipeline(self):
         import jieba
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline, make_union
 
-        jieba.load_userdict(str(ROOT / "data" / "dictionary" / "shop.txt"))
         words = TfidfVectorizer(tokenizer=jieba.lcut, token_pattern=None, lowercase=True, sublinear_tf=True)
         chars = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
-        self.model = make_pipeline(make_union(words, chars), LogisticRegression(max_iter=2000, C=10))
-        self.model.fit([t for t, _ in examples], [i for _, i in examples])
+        return make_pipeline(make_union(words, chars), LogisticRegression(max_iter=2000, C=10))
+
+    def fit(self, examples) -> "WordsAndCharsLogReg":
+        import jieba
+        from sklearn.model_selection import StratifiedKFold
+
+        from bot.rasa_server.nlp.linear_intent_classifier import honest_temperature
+
+        jieba.load_userdict(str(ROOT / "data" / "dictionary" / "shop.txt"))
+        texts, intents = np.array([t for t, _ in examples], dtype=object), np.array([i for _, i in examples])
+        scores, truth = [], []
+        for train, held in StratifiedKFold(2, shuffle=True, random_state=2026).split(texts, intents):
+            fold = self._pipeline().fit(list(texts[train]), intents[train])
+            column = {name: k for k, name in enumerate(fold.classes_)}
+            scores.append(fold.decision_function(list(texts[held])))
+            truth.append(np.array([column[name] for name in intents[held]]))
+        self.temperature = honest_temperature(np.vstack(scores), np.concatenate(truth))
+        self.model = self._pipeline().fit(list(texts), intents)
         return self
 
     def predict(self, texts: Sequence[str]) -> Predictions:
-        probabilities = self.model.predict_proba(list(texts))
+        from bot.rasa_server.nlp.linear_intent_classifier import _softmax
+
+        probabilities = _softmax(self.model.decision_function(list(texts)) / self.temperature)
         classes = self.model.classes_
         top = [str(classes[i]) for i in probabilities.argmax(axis=1)]
-        return Predictions("TF-IDF words + chars, logistic regression", top, list(probabilities.max(axis=1)), top)
+        ranked = np.sort(probabilities, axis=1)
+        intents = [self.fallback.apply(name, row[-1], row[-2]) for name, row in zip(top, ranked)]
+        return Predictions(
+            "TF-IDF words + chars, logistic regression", intents, list(ranked[:, -1]), top
+        )
+
+
+@dataclass
+class FallbackRule:
+    """config.yml's FallbackClassifier: below ``threshold``, or with the two best intents closer
+    than ``ambiguity``, the message is a fallback."""
+
+    threshold: float
+    ambiguity: float
+
+    @classmethod
+    def from_config(cls, path: Path) -> "FallbackRule":
+        import yaml
+
+        pipeline = yaml.safe_load(path.read_text(encoding="utf-8"))["pipeline"]
+        entry = next(c for c in pipeline if c["name"] == "FallbackClassifier")
+        return cls(float(entry.get("threshold", 0.3)), float(entry.get("ambiguity_threshold", 0.1)))
+
+    def apply(self, intent: str, best: float, second: float) -> str:
+        return FALLBACK if best < self.threshold or best - second < self.ambiguity else intent
 
 
 def keyword_predictions(matcher: KeywordMatcher, texts: Sequence[str]) -> Predictions:
@@ -182,6 +229,16 @@ def figures(predictions: Predictions, gold: List[str], policy: RoutingPolicy) ->
     return result
 
 
+def precision_at_share(predictions: Predictions, gold: List[str], share: float) -> Optional[float]:
+    """Precision of the model's own most confident ``share`` of the messages (its top intent): the
+    models compared at equal coverage, whatever their confidences' scale."""
+    count = int(round(share * len(gold)))
+    if count == 0:
+        return None
+    order = np.argsort(-np.asarray(predictions.confidences), kind="stable")[:count]
+    return round(float(np.mean([predictions.top_intents[i] == gold[i] for i in order])), 3)
+
+
 def risk_coverage(predictions: Predictions, gold: List[str], policy: RoutingPolicy) -> List[Tuple[float, float, float]]:
     """(threshold, share auto-sent, precision of the auto-sent replies) as the threshold moves."""
     curve = []
@@ -249,11 +306,14 @@ def report(results: Dict[str, Dict], gold: List[str], training_size: int) -> str
         ("accuracy", "accuracy"), ("core five accuracy", "core_five_accuracy"), ("macro recall", "macro_recall"),
         ("fallback rate", "fallback_rate"), ("auto-sent share", "auto_sent_share"),
         ("auto-sent precision", "auto_sent_precision"),
+        ("precision of the most confident messages, at the shipped model's auto-sent share", "precision_at_shipped_share"),
     ]
     lines = [
         f"{len(gold)} real buyer messages, {len(set(gold))} intents; every model trained on the "
         f"{training_size} examples of data/nlu. Auto-sent: data/shop/routing.yml as the gateway applies it "
-        "to a conversation's first message.",
+        "to a conversation's first message. The TF-IDF model's confidences are calibrated like the shipped "
+        "model's and config.yml's fallback rule applies to both; the keyword table's confidence is the winner's "
+        "share of the keyword hits.",
         "",
         "| figure | " + " | ".join(names) + " |",
         "| --- |" + " --- |" * len(names),
@@ -290,10 +350,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     policy = RoutingPolicy.load(ROOT / "data" / "shop" / "routing.yml")
     all_predictions = [
         shipped_predictions(Path(args.model), texts),
-        WordsAndCharsLogReg().fit(training).predict(texts),
+        WordsAndCharsLogReg(FallbackRule.from_config(ROOT / "config.yml")).fit(training).predict(texts),
         keyword_predictions(KeywordMatcher().fit(training), texts),
     ]
     results = {p.name: figures(p, gold, policy) for p in all_predictions}
+    shipped_share = results[all_predictions[0].name]["auto_sent_share"]
+    for p in all_predictions:
+        results[p.name]["precision_at_shipped_share"] = precision_at_share(p, gold, shipped_share)
     curves = {p.name: risk_coverage(p, gold, policy) for p in all_predictions}
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(curves, results, policy, gold)

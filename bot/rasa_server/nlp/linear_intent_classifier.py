@@ -74,6 +74,19 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def honest_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The temperature that gives out-of-fold scores (rows: examples, columns: classes; ``truth``
+    the column of each example's intent) the lowest log-loss: softmax(scores / T) is then as sure
+    of itself as it is right on examples it did not see."""
+
+    def log_loss(temperature: float) -> float:
+        probabilities = _softmax(scores / temperature)
+        return float(-np.mean(np.log(probabilities[np.arange(len(truth)), truth] + 1e-12)))
+
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 61))
+    return float(min(grid, key=log_loss))
+
+
 class _CharGrams:
     """Character n-gram counts of whole messages over a fixed vocabulary."""
 
@@ -277,14 +290,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             index = {name: i for i, name in enumerate(classes)}
             scores.append(self._scores(part(held), coef, intercept))
             truth.append(np.array([index[name] for name in target[held]]))
-        scores_all, truth_all = np.vstack(scores), np.concatenate(truth)
-
-        def log_loss(temperature: float) -> float:
-            probabilities = _softmax(scores_all / temperature)
-            return float(-np.mean(np.log(probabilities[np.arange(len(truth_all)), truth_all] + 1e-12)))
-
-        grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 61))
-        return float(min(grid, key=log_loss))
+        return honest_temperature(np.vstack(scores), np.concatenate(truth))
 
     def train(self, training_data: TrainingData) -> Resource:
         sparse_rows, dense_rows, texts, labels = [], [], [], []
