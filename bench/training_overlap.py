@@ -7,8 +7,8 @@ examples can run it before retraining (`make bench` runs it before measuring).
 
 Near-copy: after removing spaces, punctuation, emoticon codes and corpus masks, their
 character-bigram sets overlap by at least the threshold (Jaccard), or one text contains the other and
-is at least 60 % of its length. Short, generic texts (fewer than 6 characters, such as 在吗 or
-质量好吗) are not compared: every shop's buyers write them, so they say nothing about leakage.
+is at least 60 % of its length. Short, generic texts (fewer than 6 characters, such as a greeting or
+"is the quality good?") are not compared: every shop's buyers write them, so they say nothing about leakage.
 """
 
 from __future__ import annotations
