@@ -14,7 +14,7 @@ ENCODER := build/sentence_encoder/manifest.json
 MODEL := models/qinkefu.tar.gz
 TRAINING_INPUTS := config.yml domain.yml data/shop/lexicon.yml bot/rasa_server/nlp/normalise.py bot/rasa_server/nlp/rasa_normaliser.py bot/rasa_server/nlp/linear_intent_classifier.py bot/rasa_server/nlp/sentence_embedding_featurizer.py bot/rasa_server/nlp/e5_onnx.py bot/rasa_server/nlp/encoder_calibration.txt $(shell find data/nlu data/rules data/stories data/dictionary -type f 2>/dev/null)
 
-.PHONY: setup seed nlp train run run-prod shell agent test lint test-fast evaluate bench validate clean
+.PHONY: setup seed nlp train run run-prod shell agent test lint test-fast evaluate bench validate clean k8s-config k8s-check
 
 setup: $(STAMP) $(SPACY_MODEL) $(ENCODER) $(NODE_STAMP)
 
@@ -85,6 +85,17 @@ lint: setup
 	$(PY) -m ruff check bot actions
 	$(PY) -m ruff format --check bot actions
 	$(PY) -m mypy bot actions
+
+# The Kubernetes manifests (deploy/kubernetes): k8s-config rewrites the copies of Rasa's endpoints,
+# credentials.yml and the shop's policy data their ConfigMaps carry; k8s-check renders every overlay
+# with `kubectl kustomize`, validates each object against the Kubernetes schemas and checks the
+# invariants (tests/deploy, also part of make test).
+k8s-config:
+	scripts/sync_kubernetes_config.sh
+
+k8s-check: setup
+	scripts/ensure_debian_packages.sh
+	$(PY) -m pytest -q -rs tests/deploy
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
