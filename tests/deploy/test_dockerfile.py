@@ -219,7 +219,12 @@ def http_server(routes: Dict[str, Tuple[int, bytes]]) -> Iterator[Tuple[int, Lis
 
 
 def healthcheck(*args: str, **env: str) -> int:
-    base = {"PATH": "/usr/bin:/bin", "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "GATEWAY_PORT": str(free_port())}
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "RASA_PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+        "GATEWAY_PORT": str(free_port()),
+    }
     done = subprocess.run(
         [sys.executable, str(ROOT / "deploy" / "healthcheck.py"), *args],
         env={**base, **env},

@@ -150,7 +150,7 @@ def test_only_the_gateway_is_exposed(overlay):
     for workload in workloads(objects):
         spec = pod_spec(workload)
         assert not (spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC")), workload["metadata"]["name"]
-    for workload, container in containers(objects):
+    for _workload, container in containers(objects):
         assert all("hostPort" not in p for p in container.get("ports", [])), container["name"]
 
 
@@ -194,7 +194,9 @@ def test_network_policies_let_only_the_gateway_reach_rasa_and_only_rasa_the_acti
         assert found
         for peer in found:
             assert set(peer) == {"podSelector"}, peer
-            assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "qinkefu", "app.kubernetes.io/component": name}}
+            assert peer["podSelector"] == {
+                "matchLabels": {"app.kubernetes.io/name": "qinkefu", "app.kubernetes.io/component": name}
+            }
 
     only_pods_of(peers("rasa"), "gateway")
     only_pods_of(peers("action-server"), "rasa")
@@ -295,7 +297,7 @@ def test_every_container_runs_as_non_root_without_privileges_on_a_read_only_root
         where = f"{workload['metadata']['name']}/{container['name']}"
         pod, own = pod_spec(workload).get("securityContext", {}), container.get("securityContext", {})
 
-        def setting(key):
+        def setting(key, own=own, pod=pod):
             return own.get(key, pod.get(key))
 
         assert setting("runAsNonRoot") is True and (setting("runAsUser") or 0) > 0, where
@@ -456,7 +458,11 @@ def test_ports_come_from_the_registry(overlay):
         port = default_port(name)
         container = main_container(our_workload(objects, name))
         assert [p["containerPort"] for p in container["ports"] if p["name"] == "http"] == [port], name
-        (service,) = [s for s in of_kind(objects, "Service") if selects({"matchLabels": s["spec"]["selector"]}, pod_labels(our_workload(objects, name)))]
+        (service,) = [
+            s
+            for s in of_kind(objects, "Service")
+            if selects({"matchLabels": s["spec"]["selector"]}, pod_labels(our_workload(objects, name)))
+        ]
         assert [p["port"] for p in service["spec"]["ports"]] == [port], name
     assert env["RASA_URL"]["value"] == f"http://qinkefu-rasa:{default_port('rasa')}"
     rasa_env = environment(objects, main_container(our_workload(objects, "rasa")))
