@@ -268,3 +268,5 @@ def test_the_compose_file_runs_the_image_with_the_registry_of_variables():
     assert compose["x-qinkefu"]["environment"]["UPLOADS_DIR"] == "/srv/uploads"
     # The image creates /srv/uploads for its user, so compose's named volume is writable by it.
     assert any("/srv/uploads" in run for run in final("RUN"))
+    # The user may not write into the project folder: run-prod --prepare-only makes its folder elsewhere.
+    assert not compose["services"]["prepare"]["environment"]["PROD_VAR_DIR"].startswith(PROJECT_DIR)
