@@ -22,7 +22,8 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml scripts/setup_venv.sh
 	scripts/setup_venv.sh
 	touch $@
 
-# socket.io-client for the widget, from the npm registry (served by the gateway, no CDN).
+# socket.io-client for the widget and uPlot for the analytics page, from the npm registry (served by
+# the gateway, no CDN).
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
@@ -66,9 +67,10 @@ run-prod: setup train
 	scripts/ensure_debian_packages.sh
 	$(PY) -m bot run-prod --model $(MODEL)
 
-# Create an account (asks for the password): agents use /agent, trainers (ROLE=trainer) /trainer.
+# Create an account (asks for the password): agents use /agent, trainers (ROLE=trainer) /trainer,
+# owners (ROLE=owner) /analytics.
 agent: setup
-	$(PY) -m bot agent-add $(or $(NAME),$(error usage: make agent NAME=alice [ROLE=trainer])) --role $(or $(ROLE),agent)
+	$(PY) -m bot agent-add $(or $(NAME),$(error usage: make agent NAME=alice [ROLE=trainer|owner])) --role $(or $(ROLE),agent)
 
 # Talk to the bot in the terminal (needs `make run` in another terminal for the actions): its own
 # conversation store, make run's action server port and secret.
@@ -114,6 +116,7 @@ bench: setup train evaluate
 	scripts/ensure_debian_packages.sh
 	$(PY) -m bot settings exec --local-secrets -- $(PY) bench/profile_turn.py
 	$(WITH_SETTINGS) $(PY) bench/socketio_load.py
+	$(PY) bench/analytics_queries.py
 
 clean:
 	rm -rf build models results var .pytest_cache

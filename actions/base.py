@@ -18,7 +18,7 @@ from bot.reply_details import REPLY_KEY, ReplyDetails
 from bot.shop.identity import verify_buyer_token
 from bot.shop.orders import RepositoryUnavailable
 from bot.shop.orders.models import Order, Product
-from bot.shop.orders.resolution import OrderClues, Resolution, read_clues, resolve
+from bot.shop.orders.resolution import OrderClues, Resolution, pick_offered, read_clues, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ class ShopContext:
         self.size_chart = self.services.size_chart
         self.events: List[EventType] = []
         self.sources: Dict[str, str] = {}
+        # An order the buyer picked in words among the ones offered (orders_picked_in_words): used
+        # as if its number were in the message.
+        self.picked_order_id: Optional[str] = None
 
     def note(self, value_name: str, source: str) -> None:
         """Where a value in the reply comes from (shown to the agent reviewing the reply)."""
@@ -112,7 +115,7 @@ class ShopContext:
         else the logged-in buyer's orders narrowed by the message's clues and ranked by the
         intent's natural states. Only orders the buyer may see are ever considered."""
         intent = intent or self.latest_intent()
-        named_now = latest_entity(self.tracker, "order_id")
+        named_now = self.picked_order_id or latest_entity(self.tracker, "order_id")
         clues = self.order_clues()
         for named in (named_now, self.tracker.get_slot("order_id")):
             if not named:
@@ -161,6 +164,8 @@ class ShopContext:
         the order check form for a buyer who is not logged in."""
         result = self.resolve_order(question, prefer)
         if result.order is not None:
+            if not self.picked_order_id and self.tracker.get_slot("offered_orders") and not self.events_set("offered_orders"):
+                self.events.append(SlotSet("offered_orders", None))  # a new question answered: the last offer is over
             if result.inferred:
                 dispatcher.utter_message(
                     response="utter_order_in_question", order_id=result.order.id, items=self.item_names(result.order)
@@ -190,7 +195,54 @@ class ShopContext:
         dispatcher.utter_message(response="utter_which_order", count=len(shown), buttons=buttons)
         for order in shown:
             dispatcher.utter_message(json_message=self.order_card(order))
-        return [SlotSet("pending_question", question), SlotSet("order_id", None)]
+        return [
+            SlotSet("pending_question", question),
+            SlotSet("order_id", None),
+            SlotSet("offered_orders", [o.id for o in shown]),
+        ]
+
+    def previous_question(self) -> Optional[str]:
+        """The intent of the buyer's message before this one in this session, looking past the
+        bare follow-ups (inform) that carried it on; None at the session's start."""
+        latest_seen = False
+        for event in reversed(self.tracker.events or []):
+            if event.get("event") == "session_started":
+                return None
+            if event.get("event") != "user":
+                continue
+            if not latest_seen:
+                latest_seen = True  # this message
+                continue
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent != "inform":
+                return intent
+        return None
+
+    def orders_picked_in_words(self) -> List[Order]:
+        """The orders this message picks among the ones offered last ("the jeans one", "the
+        second", "both", "the other one"), or none. Only orders the buyer may see."""
+        offered = [
+            order
+            for order in (self.repository.get_order(str(i)) for i in self.tracker.get_slot("offered_orders") or [])
+            if order is not None and self.may_see(order)
+        ]
+        if not offered:
+            return []
+        named = list(self.order_clues().products)
+        entity = latest_entity(self.tracker, "product")
+        product = self.repository.find_product(entity) if entity else None
+        if product is not None:
+            named.append(product.id)
+        words = self.lexicon
+        return pick_offered(
+            offered,
+            self.latest_text(),
+            named,
+            words.order_pick_positions,
+            words.order_pick_every,
+            words.order_pick_other,
+            answered=self.tracker.get_slot("order_id"),
+        )
 
     def asks_about_an_order(self, logged_in_default: bool = True) -> bool:
         """The message is about an order already placed, not a question before buying: it names

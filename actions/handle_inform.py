@@ -1,5 +1,6 @@
-"""inform outside a form: finish the question that was waiting for a product, recommend a size from
-a bare height and weight, or ask what's wanted."""
+"""inform outside a form: finish the question that was waiting for a product or an order (picked by
+tap, by number or in words), ask the last question again about a product named as a follow-up
+("and the lamp?"), recommend a size from a bare height and weight, or ask what's wanted."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from actions.resume_question import PRODUCT_QUESTIONS, RESUMABLE
 
 # Actions whose answer a bare colour or size follows up on
 STOCK_ANSWERS = ("action_check_stock",)
+# Questions a bare product ("and the lamp?") asks again about that product: the ones whose answer only
+# reads (an after-sale request registers something, and is never repeated on a guess).
+ORDER_LOOKUPS = ("ask_order_status", "logistics_delay", "ask_arrival_time", "ask_ship_time")
+FOLLOW_UPS = (*PRODUCT_QUESTIONS, *ORDER_LOOKUPS)
+# Questions about an order that wait for the buyer to pick one of the orders offered
+ORDER_QUESTIONS = tuple(q for q in RESUMABLE if q not in PRODUCT_QUESTIONS)
 
 
 class ActionHandleInform(ShopAction):
@@ -26,12 +33,20 @@ class ActionHandleInform(ShopAction):
         if pending in PRODUCT_QUESTIONS and product is not None:
             return RESUMABLE[pending]().act(dispatcher, shop)
         order_id = latest_entity(shop.tracker, "order_id")
-        if order_id and pending in RESUMABLE and pending not in PRODUCT_QUESTIONS:
-            # The buyer picked one of the orders offered (or typed its number): answer the question.
-            events = RESUMABLE[pending]().act(dispatcher, shop)
-            if not any(e.get("name") == "pending_question" for e in events):
-                events.append(SlotSet("pending_question", None))
-            return events
+        previous = shop.previous_question()
+        if pending in RESUMABLE and pending not in PRODUCT_QUESTIONS and order_id:
+            # The buyer tapped one of the orders offered (or typed its number): answer the question.
+            return self._answered(RESUMABLE[pending]().act(dispatcher, shop))
+        question = pending if pending in ORDER_QUESTIONS else previous if previous in ORDER_LOOKUPS else None
+        picked = shop.orders_picked_in_words() if question and not order_id else []
+        if picked and question:
+            # "the jeans one", "the second", "both", "the other one": the orders offered, picked in
+            # words; each answered, and named in its answer.
+            events: List[EventType] = []
+            for order in picked:
+                shop.picked_order_id = order.id
+                events += RESUMABLE[question]().act(dispatcher, shop)
+            return self._answered([*events, SlotSet("order_id", picked[-1].id)])
         if product is not None and (shop.color() or shop.size()) and self._follows_stock_answer(shop):
             # A bare colour or size ("black XL?") right after a stock answer: the same product in that colour / size.
             return ActionCheckStock().act(dispatcher, shop)
@@ -42,7 +57,11 @@ class ActionHandleInform(ShopAction):
         if order_id:
             dispatcher.utter_message(response="utter_inform_order", order_id=order_id)
             return []
-        if product is not None and latest_entity(shop.tracker, "product"):
+        named = latest_entity(shop.tracker, "product")
+        if product is not None and named and previous in FOLLOW_UPS:
+            # "and the lamp?" right after an answer: the same question, about the product just named.
+            return RESUMABLE[previous]().act(dispatcher, shop)
+        if product is not None and named:
             shop.remember_product(product)
             dispatcher.utter_message(response="utter_inform_product", product=product.name)
             return []
@@ -51,6 +70,13 @@ class ActionHandleInform(ShopAction):
             return RESUMABLE[pending]().act(dispatcher, shop)
         dispatcher.utter_message(response="utter_default")
         return []
+
+    @staticmethod
+    def _answered(events: List[EventType]) -> List[EventType]:
+        """The waiting question is answered (unless answering it asked for something again)."""
+        if not any(e.get("name") == "pending_question" for e in events):
+            events.append(SlotSet("pending_question", None))
+        return events
 
     @staticmethod
     def _follows_stock_answer(shop: ShopContext) -> bool:

@@ -283,7 +283,7 @@ def plot(curves: Dict[str, List], results: Dict[str, Dict], policy: RoutingPolic
     figure.savefig(RESULTS / "real_language_risk_coverage.png", dpi=110)
     plt.close(figure)
 
-    intents = sorted(set(gold), key=lambda i: -gold.count(i))
+    intents = sorted(set(gold), key=lambda i: (-gold.count(i), i))
     figure, axes = plt.subplots(figsize=(12, 5.5))
     width = 0.8 / len(results)
     for k, (name, result) in enumerate(results.items()):
@@ -329,7 +329,7 @@ def report(results: Dict[str, Dict], gold: List[str], training_size: int) -> str
                   f"{shipped['nlu_cpu_ms']['p95']} |" + " |" * (len(names) - 1)]
     lines += ["", "Recall per intent (rows):", "", "| intent | rows | " + " | ".join(names) + " |",
               "| --- | --- |" + " --- |" * len(names)]
-    for intent in sorted(set(gold), key=lambda i: -gold.count(i)):
+    for intent in sorted(set(gold), key=lambda i: (-gold.count(i), i)):
         lines.append(f"| {intent} | {gold.count(intent)} | "
                      + " | ".join(str(results[n]["recall_per_intent"][intent]["recall"]) for n in names) + " |")
     lines += ["", f"Most frequent confusions of the {names[0]}:", "", "| intent | predicted | count |",

@@ -200,6 +200,16 @@ review_conversations = sa.Table(
     sa.Column("taken_over_by", sa.String(64)),
     sa.Column("human_requested_at", sa.DateTime(timezone=True)),
 )
+# Every time a conversation went to a human (the buyer asked, or the bot could not answer, or an agent
+# took it over), kept for the owner's analytics (review_conversations holds only the current state).
+review_handoffs = sa.Table(
+    "review_handoffs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("session_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # requested | taken_over
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
 training_candidates = sa.Table(
     "training_candidates",
     metadata,
@@ -213,12 +223,24 @@ training_candidates = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Quick phrases of the agent console: the shop's own list, edited by its agents.
+quick_phrases = sa.Table(
+    "quick_phrases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(32), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),  # may hold {variables} filled from the conversation
+    sa.Column("updated_by", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # -- training: jobs and the model history of the trainer console (gateway database) -------------
 training_jobs = sa.Table(
     "training_jobs",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("status", sa.String(16), nullable=False),  # training | evaluating | swapped | kept | failed
+    # queued (waiting for a training worker) | training | evaluating | swapped | kept | failed
+    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("progress", sa.Integer, nullable=False, default=0),
     sa.Column("message", sa.Text, nullable=False, default=""),
     sa.Column("model", sa.String(128)),
@@ -226,6 +248,17 @@ training_jobs = sa.Table(
     sa.Column("previous_accuracy", sa.Float),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    # The component `rasa train` is training now (or evaluate | baseline | load_model), why a job
+    # failed (a code the console words), {"total": n, "steps": [seconds at each component done],
+    # "trained": seconds} for the next job's estimate, and which process runs it and when it was
+    # last alive (a job left running by a stopped gateway is marked failed).
+    sa.Column("stage", sa.String(64)),
+    sa.Column("reason", sa.String(32)),
+    sa.Column("timings", sa.Text),
+    sa.Column("owner", sa.String(128)),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True)),
+    # The trainer asked for the model to go live even when it evaluates worse than the active one.
+    sa.Column("confirm_worse", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 trained_models = sa.Table(
     "trained_models",
@@ -235,8 +268,79 @@ trained_models = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("accuracy", sa.Float),
     sa.Column("macro_f1", sa.Float),
+    sa.Column("real_accuracy", sa.Float),  # on real buyer messages, where measured (bench/real_language.py)
     sa.Column("report_dir", sa.Text),
     sa.Column("active", sa.Boolean, nullable=False, default=False),
+    # The evaluation's intent report and errors (JSON), for the console: the worker that wrote
+    # report_dir may have been another machine's (a Kubernetes Job).
+    sa.Column("report", sa.Text),
+)
+# The trainer's edits of the training data (domain.yml, data/nlu|rules|stories/*.yml), by path; a
+# document nobody edited is the shipped file (bot/training/documents.py). ``revision`` counts the
+# edits: an edit is stored only if the revision it read is still there.
+training_documents = sa.Table(
+    "training_documents",
+    metadata,
+    sa.Column("path", sa.String(255), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=False, default=""),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # The shipped file this text was edited from: a newer release's file is merged with the
+    # trainer's text (bot/training/merge.py). NULL for texts stored before gateway_0008.
+    sa.Column("base_text", sa.Text),
+)
+
+# The owner's analytics: the figures of a day that is over and can no longer change, computed once
+# (bot/review/analytics_days.py). ``upto_*``: the highest id of each source table when they were
+# computed; a row written later into that day makes the page compute it again.
+analytics_days = sa.Table(
+    "analytics_days",
+    metadata,
+    sa.Column("zone", sa.String(64), primary_key=True),
+    sa.Column("sla_seconds", sa.Float, primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),  # the shop's local day, YYYY-MM-DD
+    sa.Column("figures", sa.Text, nullable=False),  # JSON: the day's aggregates (bot/review/analytics.py)
+    sa.Column("upto_suggestion", sa.Integer, nullable=False),
+    sa.Column("upto_message", sa.Integer, nullable=False),
+    sa.Column("upto_handoff", sa.Integer, nullable=False),
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# -- the event stream: every conversation event Rasa published, once (gateway database) ----------
+# Written by `python -m bot events` from RabbitMQ (bot/events); read by analytics. A redelivered
+# message finds its row by the unique key and is not stored twice.
+conversation_events = sa.Table(
+    "conversation_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),  # Rasa's event name: user, bot, action, slot, ...
+    sa.Column("timestamp", sa.Float(precision=53), nullable=False),  # Rasa's, seconds since the epoch
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),  # the same moment, UTC
+    sa.Column("intent", sa.String(64)),  # user events: the predicted intent
+    sa.Column("action_name", sa.String(128)),  # action events
+    sa.Column("text", sa.Text),  # user and bot events (buyer tokens removed)
+    sa.Column("data", sa.Text, nullable=False),  # the whole event as JSON (buyer tokens removed)
+    sa.Column("event_hash", sa.String(64), nullable=False),  # SHA-256 of the event as stored
+    sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("sender_id", "timestamp", "type", "event_hash", name="uq_conversation_event"),
+)
+
+# The owner's analytics (bot/review/analytics.py) read a date range of these tables: indexes that
+# lead with the time (after the role, for messages) and carry the columns the aggregates read, so a
+# range is read from the index alone.
+sa.Index(
+    "ix_gateway_messages_role_created_at", gateway_messages.c.role, gateway_messages.c.created_at, gateway_messages.c.session_id
+)
+sa.Index(
+    "ix_review_suggestions_created_at",
+    review_suggestions.c.created_at,
+    review_suggestions.c.status,
+    review_suggestions.c.intent,
+    review_suggestions.c.confidence,
+    review_suggestions.c.handled_at,
+    review_suggestions.c.reason,
 )
 
 # Which database holds which tables. Each part is a branch of the migrations (bot/migrations) with
@@ -264,9 +368,14 @@ PARTS: Dict[str, Tuple[sa.Table, ...]] = {
         agent_logins,
         review_suggestions,
         review_conversations,
+        review_handoffs,
         training_candidates,
         training_jobs,
         trained_models,
+        training_documents,
+        conversation_events,
+        quick_phrases,
+        analytics_days,
     ),
 }
 # What `python -m bot seed` replaces with the demo shop (the phone-tail counts are kept).

@@ -29,7 +29,18 @@ MAX_MESSAGE_CHARS = 500
 
 # Shared secrets. `make run` generates random ones per machine into var/secrets.env; the production
 # profile takes them from the environment (or .env) and refuses default, empty or short ones.
-SECRET_NAMES = ("BUYER_TOKEN_SECRET", "SHOP_API_KEY", "RASA_AUTH_TOKEN", "ACTION_SERVER_SECRET")
+SECRET_NAMES = (
+    "BUYER_TOKEN_SECRET",
+    "SHOP_API_KEY",
+    "RASA_AUTH_TOKEN",
+    "ACTION_SERVER_SECRET",
+    "MODEL_SERVER_TOKEN",
+    "EVENT_BROKER_PASSWORD",
+)
+# Rasa's Pika event broker writes the broker's password into an amqp:// URL as it is: only characters
+# that need no escaping there.
+URL_SAFE_SECRETS = ("EVENT_BROKER_PASSWORD",)
+URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+")
 MIN_SECRET_LENGTH = 32
 KNOWN_DEFAULT_SECRETS = {
     "dev-only-secret-change-me",
@@ -84,7 +95,23 @@ SECTIONS: List[Tuple[str, str, str]] = [
         "a default or shorter than 32 characters; Python's secrets.token_urlsafe(32) makes a good one.",
     ),
     ("gateway", "Gateway", ""),
+    (
+        "model_server",
+        "Model server",
+        "python -m bot model-server: the model history's artifacts and the active model, which every Rasa "
+        "replica pulls (endpoints.yml's models: url/token/wait_time_between_pulls). The production profile "
+        "and the Kubernetes manifests run it; the embedded profile (make run) does without.",
+    ),
     ("prod", "Production profile", "make run-prod and deploy/docker-compose.yml; deploy/README.md."),
+    (
+        "events",
+        "Event stream (production profile)",
+        "Rasa's Pika event broker publishes every conversation event to RabbitMQ (deploy/endpoints.prod.yml "
+        "reads these); `python -m bot events` writes them once each into the gateway database's "
+        "conversation_events table. `make run-prod` creates the virtual host and the user (with "
+        "EVENT_BROKER_PASSWORD) with rabbitmqctl when RabbitMQ runs on this machine; elsewhere create them "
+        "on the broker (deploy/README.md).",
+    ),
     (
         "prod_endpoints",
         "Rasa's endpoints in the production profile",
@@ -197,8 +224,24 @@ VARIABLES: Dict[str, Variable] = {
             "TRAINER_PROJECT_DIR",
             "path",
             ".",
-            "The project whose data/ and domain.yml the trainer console edits and trains",
+            "The shipped project (config.yml, data/, domain.yml) the trainer's edits, stored in the gateway "
+            "database, are laid over for training; the command line's `python -m bot trainer` edits its files",
             "shop",
+        ),
+        Variable(
+            "TRAINING_WORK_DIR",
+            "path",
+            "${QKF_VAR_DIR}/training",
+            "Where the training worker exports the training data and writes the models it trains and their reports",
+            "shop",
+        ),
+        Variable(
+            "TRAINING_WORKER_POLL_SECONDS",
+            "number",
+            "5",
+            "How often an idle training worker looks for a queued training job",
+            "shop",
+            above=0,
         ),
         # -- Secrets: no defaults
         Variable(
@@ -221,6 +264,22 @@ VARIABLES: Dict[str, Variable] = {
             "secret",
             None,
             "Sent by Rasa to the action server (header X-Action-Secret, endpoints.yml); other callers get 401",
+            "secrets",
+        ),
+        Variable(
+            "MODEL_SERVER_TOKEN",
+            "secret",
+            None,
+            "The model server's token: Rasa sends it (endpoints.yml models: token) to pull the active model, "
+            "the trainer to publish and activate models",
+            "secrets",
+        ),
+        Variable(
+            "EVENT_BROKER_PASSWORD",
+            "secret",
+            None,
+            "RabbitMQ password of EVENT_BROKER_USERNAME (Rasa's event broker and the event consumer); "
+            "letters, digits, -, _, . and ~ only",
             "secrets",
         ),
         Variable(
@@ -317,6 +376,34 @@ VARIABLES: Dict[str, Variable] = {
             "gateway",
         ),
         Variable("GATEWAY_REDIS_CHANNEL", "text", "qinkefu-socketio", "The Redis channel of GATEWAY_REDIS_URL", "gateway"),
+        # -- Model server
+        Variable(
+            "MODEL_SERVER_URL",
+            "url",
+            "",
+            "The model server (e.g. http://127.0.0.1:5301): the trainer publishes and activates models there "
+            "and the replicas pull the active one; empty: the trainer loads models into each of RASA_REPLICA_URLS "
+            "with PUT /model (one shared disk only)",
+            "model_server",
+        ),
+        Variable("MODEL_SERVER_PORT", "port", "5301", "The model server's port", "model_server"),
+        Variable(
+            "MODEL_SERVER_DIR",
+            "path",
+            "${QKF_VAR_DIR}/model-server",
+            "The model server's own folder: every published model and which one is active",
+            "model_server",
+        ),
+        Variable(
+            "MODEL_PULL_SECONDS",
+            "int",
+            "10",
+            "Seconds between two pulls of a Rasa replica at the model server (wait_time_between_pulls): "
+            "an activated model answers within this long plus its loading time",
+            "model_server",
+            minimum=1,
+            exported=True,
+        ),
         # -- Production profile
         Variable(
             "PROD_POSTGRES_URL",
@@ -398,6 +485,44 @@ VARIABLES: Dict[str, Variable] = {
         ),
         Variable("REDIS_LOCK_DB", "int", None, "Lock store: Redis database", "prod_endpoints", minimum=0, derived="REDIS_DB"),
         Variable("REDIS_LOCK_PREFIX", "text", None, "Lock store: key prefix", "prod_endpoints", derived="REDIS_PREFIX"),
+        # -- Event stream
+        Variable("EVENT_BROKER_HOST", "host", "127.0.0.1", "RabbitMQ: where Rasa publishes conversation events", "events"),
+        Variable("EVENT_BROKER_PORT", "port", "5672", "RabbitMQ port (AMQP)", "events"),
+        Variable(
+            "EVENT_BROKER_VHOST",
+            "text",
+            "qinkefu",
+            "RabbitMQ virtual host of the exchange and the queue (letters, digits, -, _ and . only)",
+            "events",
+        ),
+        Variable(
+            "EVENT_BROKER_USERNAME",
+            "text",
+            "qinkefu",
+            "RabbitMQ user of Rasa and the consumer, with permissions on EVENT_BROKER_VHOST only",
+            "events",
+        ),
+        Variable(
+            "EVENT_BROKER_EXCHANGE",
+            "text",
+            "qinkefu-events",
+            "Fanout exchange Rasa publishes to (declared by Rasa and by the consumer)",
+            "events",
+        ),
+        Variable(
+            "EVENT_BROKER_QUEUE",
+            "text",
+            "qinkefu-conversation-events",
+            "Durable queue bound to the exchange, read by the event consumer",
+            "events",
+        ),
+        Variable(
+            "EVENTS_PORT",
+            "port",
+            "5077",
+            "The event consumer's /health (python -m bot events; run-prod: on PROD_PRIVATE_HOST)",
+            "events",
+        ),
         # -- Processes and libraries
         Variable(
             "TF_CPP_MIN_LOG_LEVEL", "int", "2", "TensorFlow's C++ log level (2: errors only)", "process", minimum=0, exported=True
@@ -630,6 +755,8 @@ def secret_problems(env: Mapping[str, str]) -> List[str]:
             problems.append(f"{name} is a default value")
         elif len(value) < MIN_SECRET_LENGTH:
             problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters")
+        elif name in URL_SAFE_SECRETS and not URL_SAFE.fullmatch(value):
+            problems.append(f"{name} has characters other than letters, digits, -, _, . and ~ (it goes into a URL)")
     return problems
 
 
@@ -736,6 +863,8 @@ class Settings:
     gateway_strings_file: Path
     routing_file: Path
     trainer_project_dir: Path
+    training_work_dir: Path
+    training_poll_seconds: float
     uploads_dir: Path
     extra_origins: tuple
     rasa_port: int
@@ -749,6 +878,10 @@ class Settings:
     rate_burst: int
     rate_per_second: float
     rasa_max_in_flight: int
+    model_server_url: str
+    model_server_token: str
+    model_server_port: int
+    model_server_dir: Path
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -779,6 +912,8 @@ class Settings:
             gateway_strings_file=get("GATEWAY_STRINGS_FILE", env),
             routing_file=get("ROUTING_POLICY_FILE", env),
             trainer_project_dir=get("TRAINER_PROJECT_DIR", env),
+            training_work_dir=get("TRAINING_WORK_DIR", env),
+            training_poll_seconds=get("TRAINING_WORKER_POLL_SECONDS", env),
             uploads_dir=get("UPLOADS_DIR", env),
             extra_origins=get("GATEWAY_ALLOWED_ORIGINS", env),
             rasa_port=get("RASA_PORT", env),
@@ -792,6 +927,10 @@ class Settings:
             rate_burst=get("GATEWAY_RATE_BURST", env),
             rate_per_second=get("GATEWAY_RATE_PER_SECOND", env),
             rasa_max_in_flight=get("GATEWAY_RASA_MAX_IN_FLIGHT", env),
+            model_server_url=get("MODEL_SERVER_URL", env).rstrip("/"),
+            model_server_token=_secret("MODEL_SERVER_TOKEN", env),
+            model_server_port=get("MODEL_SERVER_PORT", env),
+            model_server_dir=get("MODEL_SERVER_DIR", env),
         )
 
     @property

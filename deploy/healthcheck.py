@@ -3,7 +3,9 @@ Rasa readiness probe in deploy/kubernetes/).
 
     python deploy/healthcheck.py             the process of this container answers its health
                                              route: the gateway's /health, the action server's
-                                             /health or Rasa's / (a container runs one of them)
+                                             /health, the model server's /health, Rasa's / or the
+                                             event consumer's /health
+                                             (a container runs one of them)
     python deploy/healthcheck.py rasa-model  Rasa has a model loaded (/status, with
                                              RASA_AUTH_TOKEN); Rasa's / answers without one
 
@@ -35,7 +37,9 @@ def process_healthy() -> bool:
     routes = [
         (settings.get("GATEWAY_PORT"), "/health"),
         (settings.get("ACTION_PORT"), "/health"),
+        (settings.get("MODEL_SERVER_PORT"), "/health"),
         (settings.get("RASA_PORT"), "/"),
+        (settings.get("EVENTS_PORT"), "/health"),
     ]
     return any(answers(f"http://127.0.0.1:{port}{path}") for port, path in routes)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the files the Kubernetes manifests carry in ConfigMaps into deploy/kubernetes/base/config/
 # (kustomize reads only files below the kustomization's folder, so they are copies): Rasa's
-# endpoints (deploy/endpoints.prod.yml plus the model-server hook, commented out) and
+# endpoints (deploy/endpoints.prod.yml, with the model server's models: section) and
 # credentials.yml, and the shop's runtime data from data/shop/. tests/deploy fails while a copy
 # differs from what this script writes; `make k8s-config` runs it.
 # Usage: scripts/sync_kubernetes_config.sh [output folder]   (default: deploy/kubernetes/base/config)
@@ -17,16 +17,6 @@ mkdir -p "$out/shop"
   echo "# run \`make k8s-config\`. The Rasa replicas read it from the ConfigMap qinkefu-rasa-config."
   echo
   cat deploy/endpoints.prod.yml
-  cat <<'HOOK'
-
-# Hook for the model server (issue 17, item 2), not active: today every replica loads the model
-# baked into the image (--model models/qinkefu.tar.gz). With this section Rasa ignores --model and
-# polls the model server (ETag), so it must only be enabled once that service exists; its Service
-# name below is the placeholder the manifests reserve for it (deploy/README.md).
-# models:
-#   url: http://qinkefu-model-server:8080/models/active.tar.gz
-#   wait_time_between_pulls: 10
-HOOK
 } > "$out/endpoints.yml"
 cp credentials.yml "$out/credentials.yml"
 for name in $shop_files; do

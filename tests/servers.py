@@ -21,6 +21,7 @@ MODEL = ROOT / "models" / "qinkefu.tar.gz"
 SHOP_KEY = "test-shop-key"
 RASA_TOKEN = "test-rasa-token-0123456789abcdef0123"
 ACTION_SECRET = "test-action-secret-0123456789abcdef"
+MODEL_SERVER_TOKEN = "test-model-server-token-0123456789abc"
 
 
 # The console tests run a shop that has an agent approve every after-sale reply (a stricter
@@ -136,6 +137,10 @@ class RunningBot:
             gateway = self._spawn("gateway", [sys.executable, "-m", "bot", "gateway"])
             self._wait(f"{self.gateway_url}/health", gateway, "gateway", 60)
         return self
+
+    def start_training_worker(self) -> None:
+        """The training worker `make run` starts beside the gateway: it trains what the console queues."""
+        self._spawn("training-worker", [sys.executable, "-m", "bot", "training-worker"])
 
     def stop_actions(self) -> None:
         """Stops the action server (the first process started)."""

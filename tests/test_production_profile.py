@@ -30,6 +30,9 @@ def test_replica_environment_covers_every_endpoint_variable(tmp_path):
     assert env["RASA_REPLICA_URLS"] == "http://127.0.0.1:9101,http://127.0.0.1:9102,http://127.0.0.1:9103"
     assert env["RASA_URL"] == "http://127.0.0.1:9005"
     assert env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:9055/webhook"
+    assert env["MODEL_SERVER_URL"] == "http://127.0.0.1:5301" and env["MODEL_PULL_SECONDS"] == "10"
+    assert env["MODEL_SERVER_DIR"] == str(tmp_path / "model-server")
+    assert (env["EVENT_BROKER_HOST"], env["EVENT_BROKER_VHOST"], env["EVENT_BROKER_USERNAME"]) == ("127.0.0.1", "qinkefu", "qinkefu")
 
 
 def test_nginx_configuration_lists_every_replica_and_is_valid(tmp_path):
@@ -54,11 +57,35 @@ def test_service_stages_start_backends_before_the_load_balancer(tmp_path):
     stages = profile.stages("models/qinkefu.tar.gz")
     names = [[service.name for service in stage] for stage in stages]
     assert names == [
-        ["action server 1", "action server 2"],
+        ["action server 1", "action server 2", "model server", "event consumer"],
         ["Rasa server 1", "Rasa server 2", "Rasa server 3"],
-        ["gateway 1", "gateway 2"],
+        ["gateway 1", "gateway 2", "training worker"],
         ["load balancer (nginx)"],
     ]
     rasa = stages[1][0]
     assert "deploy/endpoints.prod.yml" in rasa.command and rasa.port == 9101
     assert stages[0][1].env == {"ACTION_PORT": "5202"}
+    model_server = stages[0][2]
+    assert model_server.command[2:] == ["bot", "model-server", "--seed", "models/qinkefu.tar.gz"]
+    assert model_server.port == 5301 and model_server.health_path == "/health"
+    # The consumer declares the exchange and the queue before any Rasa replica publishes.
+    consumer = stages[0][3]
+    assert consumer.command[-2:] == ["bot", "events"] and consumer.health_path == "/ready" and consumer.port == 5077
+
+
+def test_a_replica_on_a_host_of_its_own_is_reached_there(tmp_path):
+    """replica_hosts (the cross-host fault test): the replica listens on its host's address and the
+    load balancer and the trainer reach it there; the others stay on the private address."""
+    profile = ProductionProfile.from_env(dict(ENV, PROD_VAR_DIR=str(tmp_path)))
+    profile.replica_hosts = {"Rasa server 2": "10.9.0.12", "gateway 1": "10.9.0.21"}
+    assert profile.environment()["RASA_REPLICA_URLS"] == (
+        "http://127.0.0.1:9101,http://10.9.0.12:9102,http://127.0.0.1:9103"
+    )
+    text = profile.nginx_config()
+    assert "server 10.9.0.12:9102 max_fails=0;" in text and "server 127.0.0.1:9101 max_fails=0;" in text
+    assert "server 10.9.0.21:" in text
+    services = {service.name: service for stage in profile.stages("models") for service in stage}
+    rasa = services["Rasa server 2"]
+    assert rasa.host == "10.9.0.12" and rasa.command[rasa.command.index("--interface") + 1] == "10.9.0.12"
+    assert services["gateway 1"].env["QKF_HOST"] == "10.9.0.21" and services["gateway 1"].host == "10.9.0.21"
+    assert "QKF_HOST" not in services["gateway 2"].env and services["gateway 2"].host == "127.0.0.1"

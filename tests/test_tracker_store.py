@@ -136,6 +136,11 @@ def test_both_profiles_configure_the_shop_store(tmp_path, postgres_url, monkeypa
         "TRACKER_PG_USER": parsed.username, "TRACKER_PG_PASSWORD": "",
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_LOCK_DB": "0", "REDIS_LOCK_PREFIX": "qkf-test",
         "ACTION_SERVER_SECRET": "test-action-secret",
+        # The rest of deploy/endpoints.prod.yml: Rasa expands the whole file.
+        "EVENT_BROKER_HOST": "127.0.0.1", "EVENT_BROKER_PORT": "5672", "EVENT_BROKER_VHOST": "qkf-test",
+        "EVENT_BROKER_USERNAME": "qkf-test", "EVENT_BROKER_PASSWORD": "p" * 32, "EVENT_BROKER_EXCHANGE": "qkf-test",
+        "EVENT_BROKER_QUEUE": "qkf-test", "MODEL_SERVER_URL": "http://127.0.0.1:5301",
+        "MODEL_SERVER_TOKEN": "m" * 32, "MODEL_PULL_SECONDS": "10",
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, cast
 
 import yaml
 from sanic import Sanic
 
 from bot.gateway import security
 from bot.gateway.agent_api import AgentServices, agent_blueprint, register_agent_events
+from bot.gateway.analytics_api import AnalyticsServices, analytics_blueprint
 from bot.gateway.buyer_api import MAX_PHOTO_BYTES, BuyerServices, buyer_blueprint, register_buyer_events
 from bot.gateway.conversation import Conversations
 from bot.gateway.db_runner import DbRunner
@@ -23,10 +24,14 @@ from bot.gateway.staff_auth import StaffAuth
 from bot.gateway.store import GatewayStore
 from bot.gateway.trainer_api import TrainerServices, demo_preview_values, trainer_blueprint
 from bot.review.agents import AgentAccounts
+from bot.review.analytics import Analytics
 from bot.review.queue import ReviewQueue
 from bot.review.routing import RoutingPolicy
 from bot.settings import Settings
 from bot.shop.orders import build_repository
+from bot.shop.policy import ShopPolicy
+from bot.training.delivery import ModelDelivery
+from bot.training.documents import SqlDocuments
 from bot.training.jobs import TrainingJobs
 from bot.training.project_data import ProjectData
 
@@ -56,15 +61,11 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     routing = RoutingPolicy.load(settings.routing_file)
     orders = build_repository(settings.orders_db_url)
     rasa = RasaClient(settings.rasa_url, max_in_flight=settings.rasa_max_in_flight, token=settings.rasa_auth_token)
-    project = ProjectData.with_current_intents_fixed(settings.trainer_project_dir)
-    jobs = TrainingJobs(
-        store.engine,
-        settings.trainer_project_dir,
-        settings.trainer_project_dir / "models",
-        settings.rasa_replica_urls,
-        rasa_token=settings.rasa_auth_token,
-        run_db=run_db,
-    )
+    # The trainer's edits go to the gateway database, over the project files this process ships
+    # with; a training worker (python -m bot training-worker) trains them.
+    project_dir = settings.trainer_project_dir
+    project = ProjectData.with_current_intents_fixed(project_dir, SqlDocuments(store.engine, project_dir))
+    jobs = TrainingJobs(store.engine, project_dir, ModelDelivery.from_settings(settings), run_db=run_db)
 
     # An agent connected to the console here, or signed in to it (else held replies are unattended at once).
     async def agents_online() -> bool:
@@ -94,15 +95,45 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
     # The demo shop (pages that sign a token for ?buyer=…) only when QKF_DEMO_SHOP is on (make run).
     register_pages(app, settings, strings["pages"], orders, run_db, demo=settings.demo_shop)
     agents = AgentServices(
-        strings["agent"], settings.buyer_token_secret, store, queue, routing, project, conversations, live, auth, run_db
+        strings["agent"],
+        settings.buyer_token_secret,
+        store,
+        queue,
+        routing,
+        project,
+        conversations,
+        live,
+        auth,
+        run_db,
+        orders=orders,
+        intent_names=strings.get("intent_names") or {},
+        order_states=cast(Dict[str, str], strings["pages"]["order_states"]),
+        shop_timezone=ShopPolicy.load(settings.policy_file).timezone,
     )
     app.blueprint(agent_blueprint(agents))
     register_agent_events(sio, agents)
     app.blueprint(
         trainer_blueprint(
-            TrainerServices(strings["trainer"], project, queue, jobs, auth, lambda: run_db(demo_preview_values, orders), run_db)
+            TrainerServices(
+                strings["trainer"],
+                project,
+                queue,
+                jobs,
+                auth,
+                lambda: run_db(demo_preview_values, orders),
+                run_db,
+                intent_names=strings.get("intent_names") or {},
+            )
         )
     )
+    # The owner's analytics: first-response goal from routing.yml, days in the shop's time zone.
+    analytics = Analytics(
+        store.engine,
+        routing.sla_red_seconds,
+        ShopPolicy.load(settings.policy_file).timezone,
+        strings.get("intent_names") or {},
+    )
+    app.blueprint(analytics_blueprint(AnalyticsServices(strings["analytics"], analytics, auth, run_db)))
     return app
 
 

@@ -174,8 +174,11 @@ def register_buyer_events(sio: socketio.AsyncServer, services: BuyerServices) ->
         session_id = session["session_id"]
         if not services.limits.allow(session_id, session.get("buyer_id"), session.get("ip") or ""):
             return {"ok": False, "error": "rate_limited", "message": gateway_strings["rate_limited"]}
+        product_id = str(data.get("product_id") or session.get("product_id") or "")[:16] or None
+        # The product page the buyer writes from is kept with the message (the agent console shows it).
+        extra = {k: v for k, v in {"image": image, "product_id": product_id}.items() if v}
         try:
-            stored = await run_db(store.add_message, session_id, "buyer", text, {"image": image} if image else {}, client_id)
+            stored = await run_db(store.add_message, session_id, "buyer", text, extra, client_id)
         except SQLAlchemyError:
             # Nothing is lost: the widget keeps the message in its outbox and sends it again.
             logger.exception("gateway database unavailable: message %s of %s not taken", client_id, session_id)
@@ -184,7 +187,6 @@ def register_buyer_events(sio: socketio.AsyncServer, services: BuyerServices) ->
             return {"ok": True, "duplicate": True}
         await services.live.room_emitter(session_id)("message", stored)
         await services.live.notify_agents("buyer_message", {"session_id": session_id, "message": stored})
-        product_id = str(data.get("product_id") or session.get("product_id") or "")[:16] or None
         metadata = {k: v for k, v in {"buyer_token": session.get("token"), "product_id": product_id}.items() if v}
         sio.start_background_task(
             run_turn, services, session_id, session.get("buyer_id"), text, payload, image, metadata, client_id

@@ -12,7 +12,7 @@ from bot.gateway.db_runner import DbRunner
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import GatewayStore
 from bot.reply_details import ReplyDetails
-from bot.review.queue import ReviewQueue
+from bot.review.queue import AlreadyHandled, ReviewQueue
 from bot.review.routing import RoutingPolicy
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def bot_messages_from_rasa(reply: Dict[str, Any]) -> List[Dict[str, Any]]:
 
 
 def widget_extra(reply: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: reply[k] for k in ("buttons", "card", "image") if reply.get(k)}
+    return {k: reply[k] for k in ("buttons", "card", "image", "quote") if reply.get(k)}
 
 
 class Conversations:
@@ -165,10 +165,10 @@ class Conversations:
             return
         if self.routing.unattended(parse) == "send":
             try:
-                await self.db(self.queue.claim, suggestion_id, "unattended", "auto_sent")
+                claimed = await self.db(self.queue.claim, suggestion_id, "unattended", "auto_sent")
             except Exception:  # an agent claimed it meanwhile
                 return
-            await self.deliver(session_id, replies, emit)
+            await self.deliver(session_id, await self._quoted(claimed), emit)  # late: quotes the question
         else:
             text = self.strings["unattended_handoff"].format(service_hours=self.routing.service_hours)
             await self.deliver(session_id, [{"text": text}], emit)
@@ -184,16 +184,52 @@ class Conversations:
         return await self.deliver(session_id, replies, emit) if replies else []
 
     # -- agents ----------------------------------------------------------------------------
+    async def _quote(self, suggestion: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        """The stored buyer message a held reply answers, quoted with the reply in the widget."""
+        asked = await self.db(
+            self.store.buyer_message_before, suggestion["session_id"], suggestion["buyer_text"], suggestion["created_at"]
+        )
+        return {"message_id": asked["id"], "text": asked["text"]} if asked else None
+
+    async def _quoted(self, suggestion: Dict[str, Any]) -> List[Dict[str, Any]]:
+        replies = list(suggestion["replies"])
+        quote = await self._quote(suggestion)
+        if replies and quote:
+            replies[0] = {**replies[0], "quote": quote}
+        return replies
+
     async def agent_sends(self, suggestion_id: int, agent: str, emit_to: Callable[[str], Emit]) -> Dict[str, Any]:
         suggestion = await self.db(self.queue.claim, suggestion_id, agent, "sent")
-        await self.deliver(suggestion["session_id"], suggestion["replies"], emit_to(suggestion["session_id"]))
+        await self.deliver(suggestion["session_id"], await self._quoted(suggestion), emit_to(suggestion["session_id"]))
         return suggestion
 
     async def agent_edits(self, suggestion_id: int, agent: str, text: str, emit_to: Callable[[str], Emit]) -> Dict[str, Any]:
         suggestion = await self.db(self.queue.claim, suggestion_id, agent, "edited", final_text=text)
         await self.db(self.queue.add_candidate, suggestion["buyer_text"], suggestion["intent"], None, "edited", agent)
-        await self.agent_says(suggestion["session_id"], agent, text, emit_to)
+        await self.agent_says(suggestion["session_id"], agent, text, emit_to, quote=await self._quote(suggestion))
         return suggestion
+
+    async def hand_back(self, session_id: str, emit_to: Callable[[str], Emit]) -> int:
+        """The bot takes the conversation back. What the buyer asked during the take-over and no
+        agent answered is answered now: a draft the routing policy would send on its own is sent
+        (quoting the question), the others stay in the queue for review (and nobody waits forever).
+        Returns how many drafts were sent."""
+        await self.db(self.queue.hand_back, session_id)
+        emit = emit_to(session_id)
+        sent = 0
+        for draft in await self.db(self.queue.pending_of, session_id):
+            earlier_replies, taken_over_by = await self.db(self.queue.routing_state, session_id)
+            decision = self.routing.decide(draft["parse"], earlier_replies, taken_over_by, replies=draft["replies"])
+            if decision.review:
+                asyncio.ensure_future(self._when_unattended(draft["id"], session_id, draft["parse"], draft["replies"], emit))
+                continue
+            try:
+                claimed = await self.db(self.queue.claim, draft["id"], "handback", "auto_sent")
+            except AlreadyHandled:
+                continue
+            await self.deliver(session_id, await self._quoted(claimed), emit)
+            sent += 1
+        return sent
 
     async def agent_rejects(
         self,
@@ -215,15 +251,26 @@ class Conversations:
             return None
         replies = bot_messages_from_rasa({"messages": messages})
         parse = [{"intent": intent, "confidence": 1.0, "ranking": [], "text": suggestion["buyer_text"]}]
+        # The redraft keeps the rejected draft's time: the buyer has waited since their question.
         redraft = await self.db(
-            self.queue.record_turn, session_id, buyer_id, suggestion["buyer_text"], parse, replies, True, f"redrafted by {agent}"
+            self.queue.record_turn,
+            session_id,
+            buyer_id,
+            suggestion["buyer_text"],
+            parse,
+            replies,
+            True,
+            f"redrafted by {agent}",
+            suggestion["created_at"],
         )
         await self.notify_agents("suggestion", {"id": redraft["id"], "session_id": session_id})
         return redraft
 
-    async def agent_says(self, session_id: str, agent: str, text: str, emit_to: Callable[[str], Emit]) -> Dict[str, Any]:
+    async def agent_says(
+        self, session_id: str, agent: str, text: str, emit_to: Callable[[str], Emit], quote: Optional[Dict[str, Any]] = None
+    ) -> Dict[str, Any]:
         """An agent's own words: shown to the buyer and written into the Rasa tracker as a bot turn."""
-        [stored] = await self.deliver(session_id, [{"text": text}], emit_to(session_id), role="agent")
+        [stored] = await self.deliver(session_id, [{"text": text, "quote": quote}], emit_to(session_id), role="agent")
         try:
             await self.rasa.append_bot_event(session_id, text, {"agent": agent})
         except RasaUnavailable:

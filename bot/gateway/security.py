@@ -23,7 +23,7 @@ PAGE_CSP = (
 UPLOAD_CSP = "default-src 'none'; img-src 'self'; sandbox; frame-ancestors 'none'"
 # Routes the widget calls from a shop page (which may be on another allowed origin).
 WIDGET_PATHS = ("/widget/", "/api/history", "/api/upload", "/uploads/")
-STAFF_PREFIXES = ("/agent", "/trainer")
+STAFF_PREFIXES = ("/agent", "/trainer", "/analytics")
 CHANGING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MAX_PHOTO_PIXELS = 40_000_000

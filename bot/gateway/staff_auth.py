@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 ASSET_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 COOKIE = "qkf_agent"  # the agent console's cookie (also read by its socket.io namespace)
-COOKIES = {"/agent": COOKIE, "/trainer": "qkf_trainer"}
+COOKIES = {"/agent": COOKIE, "/trainer": "qkf_trainer", "/analytics": "qkf_analytics"}
 FREE_FAILURES = 5  # wrong logins before a wait is imposed
 MAX_WAIT_SECONDS = 15 * 60
 

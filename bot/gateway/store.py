@@ -174,6 +174,40 @@ class GatewayStore:
             found.setdefault(session_id, text)
         return found
 
+    def buyer_message_before(self, session_id: str, text: str, before: datetime) -> Optional[Dict[str, Any]]:
+        """The latest stored buyer message of this text sent no later than ``before`` (the question
+        a held reply answers), among the conversation's last 200 messages."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(messages)
+                    .where(messages.c.session_id == session_id, messages.c.role == "buyer", messages.c.text == text)
+                    .order_by(messages.c.id.desc())
+                    .limit(200)
+                )
+                .mappings()
+                .all()
+            )
+        for row in rows:
+            if utc_at(row["created_at"]) <= before:
+                return self._as_message(dict(row))
+        return None
+
+    def viewed_product(self, session_id: str) -> Optional[str]:
+        """The product page the buyer wrote from last (kept with their messages), if any."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(messages.c.extra)
+                .where(messages.c.session_id == session_id, messages.c.role == "buyer")
+                .order_by(messages.c.id.desc())
+                .limit(20)
+            ).all()
+        for (extra,) in rows:
+            product_id = (json.loads(extra) if isinstance(extra, str) else (extra or {})).get("product_id")
+            if product_id:
+                return str(product_id)
+        return None
+
     @staticmethod
     def _as_message(row: Dict[str, Any]) -> Dict[str, Any]:
         extra = json.loads(row["extra"]) if isinstance(row["extra"], str) else (row["extra"] or {})
@@ -186,7 +220,7 @@ class GatewayStore:
         }
         if row.get("client_id"):
             message["client_id"] = row["client_id"]
-        for key in ("buttons", "card", "image"):
+        for key in ("buttons", "card", "image", "quote"):
             if extra.get(key):
                 message[key] = extra[key]
         return message

@@ -1,24 +1,28 @@
-"""The trainer console: intents, examples, templates, rules and stories written into the project's
-YAML files; candidates from agents' reviews; validation; training, evaluation, swap and rollback.
-Trainers only: agents get 403, everyone else 401."""
+"""The trainer console: intents, examples, templates, rules and stories (the project's YAML
+documents, stored in the gateway database); candidates from agents' reviews; validation; training
+jobs queued for the training worker, their progress, evaluation, swap and rollback. Trainers only:
+agents get 403, everyone else 401. Every data call runs off the event loop (run_db)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict
+from string import Template
+from typing import Any, Awaitable, Callable, Dict, List
 
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.gateway.db_runner import DbRunner
-from bot.gateway.staff_auth import StaffAuth, register_login, serve_console_assets, staff_only
+from bot.gateway.staff_auth import COOKIES, StaffAuth, register_login, serve_console_assets, staff_only
 from bot.review.queue import ReviewQueue
 from bot.training.checks import validate
 from bot.training.jobs import JobRunning, TrainingJobs
 from bot.training.project_data import DataError, ProjectData
 
+logger = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TRAINER_ROLES = ("trainer",)
 
@@ -28,17 +32,27 @@ class TrainerServices:
     """What the trainer console needs. ``strings`` are gateway_strings.yml's "trainer" texts;
     ``preview_values`` gives the values templates are previewed with (a demo product and order)."""
 
-    strings: Dict[str, str]
+    strings: Dict[str, Any]
     project: ProjectData
     queue: ReviewQueue
     jobs: TrainingJobs
     auth: StaffAuth
     preview_values: Callable[[], Awaitable[Dict[str, Any]]]
     run_db: Callable[..., Awaitable[Any]] = field(default_factory=DbRunner)
+    intent_names: Dict[str, str] = field(default_factory=dict)  # gateway_strings.yml's intent_names
+
+
+def codes(error: DataError) -> List[Dict[str, Any]]:
+    """What the console gets of a refusal: codes and values, worded by the page (trainer.errors)."""
+    return [{"code": p["code"], "params": p["params"]} for p in error.problems]
 
 
 def refused(error: DataError):
-    return response.json({"errors": error.errors}, status=409 if error.conflict else 400)
+    return response.json({"errors": codes(error)}, status=409 if error.conflict else 400)
+
+
+def failure(code: str, status: int, **params: Any):
+    return response.json({"errors": [{"code": code, "params": params}]}, status=status)
 
 
 def body(request: Request) -> Dict[str, Any]:
@@ -50,8 +64,20 @@ def trainer_blueprint(services: TrainerServices) -> Blueprint:
     trainers_only = staff_only(services.auth, TRAINER_ROLES, "/trainer")
     bp = Blueprint("trainer_console")
 
+    forbidden = Template((TEMPLATES / "forbidden.html").read_text(encoding="utf-8")).safe_substitute(
+        title=services.strings.get("forbidden_title", ""),
+        text=services.strings.get("forbidden_text", ""),
+        login=services.strings.get("forbidden_login", ""),
+    )
+
     @bp.get("/trainer")
-    async def page(_: Request):
+    async def page(request: Request):
+        # Staff of another role (an agent signed in at /agent) get the no-permission page, not a login form; its
+        # link (?login) still leads to the form, for someone who also has a trainer account.
+        if "login" not in request.args and await services.auth.who(request.cookies.get(COOKIES["/trainer"])) is None:
+            other = await services.auth.who(request.cookies.get(COOKIES["/agent"]))
+            if other is not None and other["role"] not in TRAINER_ROLES:
+                return response.html(forbidden, status=403)
         return await response.file(TEMPLATES / "trainer.html")
 
     @bp.get("/trainer/strings")
@@ -59,6 +85,12 @@ def trainer_blueprint(services: TrainerServices) -> Blueprint:
         return response.json(services.strings)
 
     serve_console_assets(bp, "/trainer")
+
+    # Sanic 21.12's listener decorator is typed for the bare form (@bp.listener without a name).
+    @bp.listener("after_server_start")  # type: ignore[call-arg, arg-type]
+    async def recover_jobs(_app, _loop) -> None:
+        """A job a stopped gateway left running would block every later one: marked failed."""
+        await services.run_db(services.jobs.recover_interrupted)
 
     register_login(bp, services.auth, "/trainer", TRAINER_ROLES)
 
@@ -75,12 +107,26 @@ def trainer_blueprint(services: TrainerServices) -> Blueprint:
 
 def _data_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callable) -> None:
     """Intents, examples, templates (and their preview), rules and stories in the project's YAML."""
-    project = services.project
+    project, run_db = services.project, services.run_db
+
+    async def edited(edit: Callable[..., None], *args: Any):
+        """One edit (a ProjectData write, by the signed-in trainer): {"ok": true}, or the refusal's codes."""
+        try:
+            await run_db(edit, *args)
+        except DataError as error:
+            return refused(error)
+        return response.json({"ok": True})
+
+    async def slot_names() -> List[str]:
+        domain = await run_db(project.domain)
+        return list((domain.get("slots") or {}).keys())
 
     @bp.get("/trainer/api/intents")
     @trainers_only
     async def intents(_: Request, who):
-        return response.json({"intents": list(project.intents().values())})
+        found = await run_db(project.intents)
+        listed = [{**intent, "label": services.intent_names.get(intent["name"], "")} for intent in found.values()]
+        return response.json({"intents": listed, "variables": await slot_names()})
 
     @bp.post("/trainer/api/intents")
     @trainers_only
@@ -88,41 +134,32 @@ def _data_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callab
         data = body(request)
         examples = data.get("examples")
         examples = examples if isinstance(examples, list) else []
-        try:
-            project.add_intent(str(data.get("name") or ""), [str(e) for e in examples])
-        except DataError as error:
-            return refused(error)
-        return response.json({"ok": True})
+        return await edited(project.by(who["username"]).add_intent, str(data.get("name") or ""), [str(e) for e in examples])
 
     @bp.post("/trainer/api/intents/<name>/examples")
     @trainers_only
     async def add_example(request: Request, who, name: str):
-        try:
-            project.add_example(name, str(body(request).get("text") or ""))
-        except DataError as error:
-            return refused(error)
-        return response.json({"ok": True})
+        return await edited(project.by(who["username"]).add_example, name, str(body(request).get("text") or ""))
 
-    @bp.delete("/trainer/api/intents/<name>/examples")
+    @bp.put("/trainer/api/intents/<name>/examples")
+    @trainers_only
+    async def edit_example(request: Request, who, name: str):
+        data = body(request)
+        return await edited(
+            project.by(who["username"]).edit_example, name, str(data.get("old") or ""), str(data.get("text") or "")
+        )
+
+    @bp.delete("/trainer/api/intents/<name>/examples", ignore_body=False)  # Sanic drops a DELETE body by default
     @trainers_only
     async def delete_example(request: Request, who, name: str):
-        try:
-            project.delete_example(name, str(body(request).get("text") or ""))
-        except DataError as error:
-            return refused(error)
-        return response.json({"ok": True})
+        return await edited(project.by(who["username"]).delete_example, name, str(body(request).get("text") or ""))
 
     @bp.put("/trainer/api/responses/<name>")
     @trainers_only
     async def save_response(request: Request, who, name: str):
         texts = body(request).get("texts")
         texts = [str(t) for t in texts] if isinstance(texts, list) else []
-        slots = list((project.domain().get("slots") or {}).keys())
-        try:
-            project.set_response(name, texts, slots)
-        except DataError as error:
-            return refused(error)
-        return response.json({"ok": True})
+        return await edited(project.by(who["username"]).set_response, name, texts, await slot_names())
 
     @bp.post("/trainer/api/preview")
     @trainers_only
@@ -137,11 +174,7 @@ def _data_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callab
     @trainers_only
     async def add_rule(request: Request, who):
         data = body(request)
-        try:
-            project.add_rule(str(data.get("intent") or ""), str(data.get("response") or ""))
-        except DataError as error:
-            return refused(error)
-        return response.json({"ok": True})
+        return await edited(project.by(who["username"]).add_rule, str(data.get("intent") or ""), str(data.get("response") or ""))
 
     @bp.post("/trainer/api/stories")
     @trainers_only
@@ -150,11 +183,7 @@ def _data_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callab
         steps = data.get("steps")
         steps = steps if isinstance(steps, list) else []
         steps = [{k: str(v) for k, v in s.items() if k in ("intent", "action")} for s in steps if isinstance(s, dict)]
-        try:
-            project.add_story(str(data.get("name") or ""), steps)
-        except DataError as error:
-            return refused(error)
-        return response.json({"ok": True})
+        return await edited(project.by(who["username"]).add_story, str(data.get("name") or ""), steps)
 
 
 def _candidate_routes(bp: Blueprint, services: TrainerServices, trainers_only: Callable) -> None:
@@ -166,7 +195,15 @@ def _candidate_routes(bp: Blueprint, services: TrainerServices, trainers_only: C
     async def candidates(_: Request, who):
         found = await run_db(queue.candidates, "open")
         return response.json(
-            {"candidates": [{k: c[k] for k in ("id", "text", "predicted_intent", "correct_intent", "source")} for c in found]}
+            {
+                "candidates": [
+                    {
+                        **{k: c[k] for k in ("id", "text", "predicted_intent", "correct_intent", "source")},
+                        "predicted_label": services.intent_names.get(c["predicted_intent"] or "", ""),
+                    }
+                    for c in found
+                ]
+            }
         )
 
     @bp.post("/trainer/api/candidates/<candidate_id:int>/accept")
@@ -174,9 +211,9 @@ def _candidate_routes(bp: Blueprint, services: TrainerServices, trainers_only: C
     async def accept_candidate(request: Request, who, candidate_id: int):
         candidate = await run_db(queue.candidate, candidate_id)
         if candidate is None:
-            return response.json({"errors": ["no such candidate"]}, status=404)
+            return failure("candidate_not_found", 404)
         try:
-            project.add_example(str(body(request).get("intent") or ""), candidate["text"])
+            await run_db(project.by(who["username"]).add_example, str(body(request).get("intent") or ""), candidate["text"])
         except DataError as error:
             return refused(error)
         await run_db(queue.close_candidate, candidate_id, "accepted")
@@ -196,15 +233,18 @@ def _model_routes(bp: Blueprint, services: TrainerServices, trainers_only: Calla
     @bp.post("/trainer/api/validate")
     @trainers_only
     async def run_validation(_: Request, who):
-        return response.json(await asyncio.get_running_loop().run_in_executor(None, validate, project))
+        # `rasa data validate` takes a while: the loop's default executor, not the database pool.
+        result = await asyncio.get_running_loop().run_in_executor(None, validate, project)
+        problems = [{k: p[k] for k in ("level", "code", "params")} for p in result["problems"]]
+        return response.json({"ok": result["ok"], "problems": problems})
 
     @bp.post("/trainer/api/train")
     @trainers_only
     async def train(request: Request, who):
         try:
-            job = await jobs.start_async(confirm_worse=bool(body(request).get("confirm_worse")))
-        except JobRunning as error:
-            return response.json({"errors": [str(error)]}, status=409)
+            job = await jobs.enqueue_async(confirm_worse=bool(body(request).get("confirm_worse")))
+        except JobRunning:
+            return failure("job_running", 409)
         return response.json({"job": job})
 
     @bp.get("/trainer/api/train")
@@ -223,23 +263,24 @@ def _model_routes(bp: Blueprint, services: TrainerServices, trainers_only: Calla
         try:
             await jobs.activate(name)
         except KeyError:
-            return response.json({"errors": ["no such model"]}, status=404)
-        except RuntimeError as error:
-            return response.json({"errors": [str(error)]}, status=502)
+            return failure("model_not_found", 404, name=name)
+        except RuntimeError:
+            logger.exception("loading model %s into Rasa failed", name)
+            return failure("rasa_refused", 502, name=name)
         return response.json({"ok": True})
 
     @bp.get("/trainer/api/report/<name>")
     @trainers_only
     async def report(_: Request, who, name: str):
         found = await run_db(jobs.report, name)
-        return response.json(found) if found else response.json({"errors": ["no report"]}, status=404)
+        return response.json(found) if found else failure("report_not_found", 404, name=name)
 
     @bp.get("/trainer/reports/<name>/<filename>")
     @trainers_only
     async def report_file(_: Request, who, name: str, filename: str):
         found = await run_db(jobs.model, name)
         if found is None or filename != "intent_confusion_matrix.png" or not found["report_dir"]:
-            return response.json({"errors": ["not found"]}, status=404)
+            return failure("not_found", 404)
         return await response.file(Path(found["report_dir"]) / filename)
 
 

@@ -83,6 +83,66 @@ def cmd_gateway(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events(settings: Settings, args: argparse.Namespace) -> int:
+    """The event consumer: RabbitMQ (EVENT_BROKER_*) -> conversation_events in GATEWAY_DB_URL."""
+    from bot.events.broker import BrokerConfig
+    from bot.events.consumer import main as consume
+
+    try:
+        config = BrokerConfig.from_env()
+    except SettingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not config.password:
+        print("error: EVENT_BROKER_PASSWORD is empty: the event consumer logs in to RabbitMQ with it", file=sys.stderr)
+        return 2
+    return consume(settings.gateway_db_url, settings.host, registry.get("EVENTS_PORT"), config)
+
+
+def cmd_model_server(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.model_server.app import serve
+
+    serve(settings, seed=Path(args.seed) if args.seed else None)
+    return 0
+
+
+def cmd_training_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Trains the jobs the trainer console queues (GATEWAY_DB_URL) and delivers the models."""
+    import asyncio
+    import signal
+
+    from bot.gateway.store import GatewayStore
+    from bot.training.delivery import ModelDelivery
+    from bot.training.documents import SqlDocuments
+    from bot.training.jobs import TrainingJobs
+    from bot.training.project_data import ProjectData
+    from bot.training.worker import TrainingWorker
+
+    project_dir = settings.trainer_project_dir
+    store = GatewayStore(settings.gateway_db_url)
+    delivery = ModelDelivery.from_settings(settings)
+    worker = TrainingWorker(
+        TrainingJobs(store.engine, project_dir, delivery),
+        ProjectData(project_dir, SqlDocuments(store.engine, project_dir)),
+        settings.training_work_dir,
+        delivery,
+        poll_seconds=settings.training_poll_seconds,
+    )
+
+    async def work() -> int:
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        return await worker.run(once=args.once, stop=stop)
+
+    try:
+        return asyncio.run(work())
+    finally:
+        store.close()
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.ops.supervisor import run
 
@@ -123,12 +183,14 @@ def cmd_agent_add(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     finally:
         store.close()
-    print(f"{args.role} account {args.username} is ready; log in at /agent")
+    console = {"trainer": "/trainer", "owner": "/analytics"}.get(args.role, "/agent")
+    print(f"{args.role} account {args.username} is ready; log in at {console}")
     return 0
 
 
 def cmd_trainer(settings: Settings, args: argparse.Namespace) -> int:
-    """The trainer console's data operations from the terminal (same files, same validation)."""
+    """The trainer console's data operations on this checkout's files (same validation); the console
+    stores its edits in the gateway database instead."""
     import json
 
     from bot.training.checks import validate
@@ -208,6 +270,15 @@ def main(argv=None) -> int:
     encoder.add_argument("--config", default="config.yml")
     commands.add_parser("actions", help="run the action server")
     commands.add_parser("gateway", help="run the gateway")
+    commands.add_parser("events", help="run the event consumer: Rasa's events from RabbitMQ into conversation_events")
+    model_server = commands.add_parser("model-server", help="run the model server the Rasa replicas pull models from")
+    model_server.add_argument(
+        "--seed", metavar="MODEL", help="when no model is active yet, publish this model file and make it active"
+    )
+    training_worker = commands.add_parser(
+        "training-worker", help="train the jobs the trainer console queues, publish and activate the models"
+    )
+    training_worker.add_argument("--once", action="store_true", help="the next queued job (if any), then exit")
     run = commands.add_parser("run", help="run the action server, Rasa server and gateway")
     run.add_argument("--model", default="models", help="model file or folder (newest model)")
     run_prod = commands.add_parser(
@@ -221,9 +292,11 @@ def main(argv=None) -> int:
     token = commands.add_parser("token", help="print a signed buyer token (for trying identity)")
     token.add_argument("buyer_id")
     token.add_argument("--ttl", type=int, default=7 * 24 * 3600)
-    agent_add = commands.add_parser("agent-add", help="create an agent account (password asked, or QKF_NEW_PASSWORD)")
+    agent_add = commands.add_parser(
+        "agent-add", help="create a staff account: agent, trainer or owner (password asked, or QKF_NEW_PASSWORD)"
+    )
     agent_add.add_argument("username")
-    agent_add.add_argument("--role", default="agent", choices=["agent", "trainer"])
+    agent_add.add_argument("--role", default="agent", choices=["agent", "trainer", "owner"])
     agent_add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     trainer = commands.add_parser("trainer", help="edit intents, examples, templates and rules; validate")
     trainer_commands = trainer.add_subparsers(dest="trainer_command", required=True)
@@ -278,6 +351,9 @@ def main(argv=None) -> int:
         "build-encoder": cmd_build_encoder,
         "actions": cmd_actions,
         "gateway": cmd_gateway,
+        "events": cmd_events,
+        "model-server": cmd_model_server,
+        "training-worker": cmd_training_worker,
         "run": cmd_run,
         "run-prod": cmd_run_prod,
         "token": cmd_token,

@@ -29,7 +29,8 @@ def main() -> None:
             sys.exit("error: RASA_AUTH_TOKEN is empty; `make run` generates one into var/secrets.env")
         if "--cors" in arguments:
             sys.exit("error: no --cors: nothing in a browser talks to Rasa directly")
-        arguments = [*arguments, "--auth-token", token]
+        # One argument: a token that starts with "-" (token_urlsafe makes one in 64) is still a value.
+        arguments = [*arguments, f"--auth-token={token}"]
     try:
         patches.install()
     except patches.RasaPatchError as error:

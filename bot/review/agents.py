@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from bot.db_schema import agent_accounts as accounts
 from bot.db_schema import agent_logins as logins
 
-ROLES = ("agent", "trainer")
+ROLES = ("agent", "trainer", "owner")  # owner: the shop's analytics (/analytics)
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 

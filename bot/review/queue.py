@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from bot.db import utc, utc_at
 from bot.db_schema import review_conversations as conversations
+from bot.db_schema import review_handoffs as handoffs
 from bot.db_schema import review_suggestions as suggestions
 from bot.db_schema import training_candidates as candidates
 
@@ -41,7 +42,10 @@ class ReviewQueue:
         replies: List[Dict[str, Any]],
         review: bool,
         reason: str,
+        created_at: Optional[datetime] = None,
     ) -> Dict[str, Any]:
+        """``created_at``: when the buyer's question came (a redraft keeps the rejected draft's, so
+        the wait is still measured from the buyer's message)."""
         first = parse[0] if parse else {}
         values = dict(
             session_id=session_id,
@@ -53,7 +57,7 @@ class ReviewQueue:
             replies=json.dumps(replies, ensure_ascii=False),
             reason=reason,
             status="pending" if review else "auto_sent",
-            created_at=_now(),
+            created_at=created_at or _now(),
         )
         with self.engine.begin() as conn:
             new_id = conn.execute(suggestions.insert().values(**values)).inserted_primary_key[0]
@@ -72,6 +76,30 @@ class ReviewQueue:
                 .all()
             )
         return [self._as_dict(r) for r in rows]
+
+    def pending_of(self, session_id: str) -> List[Dict[str, Any]]:
+        """One conversation's waiting suggestions, oldest first."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(suggestions)
+                    .where(suggestions.c.session_id == session_id, suggestions.c.status == "pending")
+                    .order_by(suggestions.c.created_at, suggestions.c.id)
+                )
+                .mappings()
+                .all()
+            )
+        return [self._as_dict(r) for r in rows]
+
+    def answer_pending(self, session_id: str, agent: str) -> int:
+        """The agent wrote to the buyer in their own words: every draft still waiting in this
+        conversation counts as answered by that agent (status ``agent_answered``)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                suggestions.update()
+                .where(suggestions.c.session_id == session_id, suggestions.c.status == "pending")
+                .values(status="agent_answered", handled_by=agent, handled_at=_now())
+            ).rowcount
 
     def claim(self, suggestion_id: int, agent: str, status: str, final_text: Optional[str] = None) -> Dict[str, Any]:
         """Marks a waiting suggestion handled; raises AlreadyHandled for everyone but the first."""
@@ -120,6 +148,7 @@ class ReviewQueue:
 
     def take_over(self, session_id: str, agent: str) -> None:
         self._set_conversation(session_id, taken_over_by=agent, human_requested_at=None)
+        self._record_handoff(session_id, "taken_over")
 
     def hand_back(self, session_id: str) -> None:
         self._set_conversation(session_id, taken_over_by=None)
@@ -127,6 +156,12 @@ class ReviewQueue:
     def request_human(self, session_id: str) -> None:
         if self._conversation(session_id)["human_requested_at"] is None:
             self._set_conversation(session_id, human_requested_at=_now())
+            self._record_handoff(session_id, "requested")
+
+    def _record_handoff(self, session_id: str, kind: str) -> None:
+        """Kept for the owner's analytics (bot/review/analytics.py: the handoff rate)."""
+        with self.engine.begin() as conn:
+            conn.execute(handoffs.insert().values(session_id=session_id, kind=kind, created_at=_now()))
 
     def waiting_for_human(self) -> List[Dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -139,6 +174,12 @@ class ReviewQueue:
                 .mappings()
                 .all()
             )
+        return [{**dict(r), "human_requested_at": utc(r["human_requested_at"])} for r in rows]
+
+    def taken_over(self) -> List[Dict[str, Any]]:
+        """Conversations an agent has taken over (one query)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(conversations).where(conversations.c.taken_over_by.isnot(None))).mappings().all()
         return [{**dict(r), "human_requested_at": utc(r["human_requested_at"])} for r in rows]
 
     def routing_state(self, session_id: str) -> Tuple[Dict[str, int], Optional[str]]:
@@ -201,6 +242,8 @@ class ReviewQueue:
         per_intent: Dict[str, Dict[str, int]] = {}
         names = {"sent": "accepted", "edited": "edited", "rejected": "rejected", "auto_sent": "auto_sent", "pending": "pending"}
         for intent, status, count in counted:
+            if status not in names:  # agent_answered: the agent wrote their own words (counted nowhere here)
+                continue
             counts = per_intent.setdefault(
                 intent or "unknown", {"accepted": 0, "edited": 0, "rejected": 0, "auto_sent": 0, "pending": 0}
             )

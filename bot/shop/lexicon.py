@@ -31,6 +31,9 @@ class Lexicon:
     order_time_words: Dict[str, List[float]] = field(default_factory=dict)
     order_state_words: Dict[str, List[str]] = field(default_factory=dict)
     order_pick_format: str = "{items} {order_id}"
+    order_pick_positions: Dict[str, int] = field(default_factory=dict)  # word -> index among the orders offered
+    order_pick_every: List[str] = field(default_factory=list)
+    order_pick_other: List[str] = field(default_factory=list)
     places: Dict[str, List[str]] = field(default_factory=dict)
     own_place_words: List[str] = field(default_factory=list)
     order_reference_words: List[str] = field(default_factory=list)
@@ -60,6 +63,11 @@ class Lexicon:
             order_time_words={str(k): [float(x) for x in v] for k, v in (raw.get("order_time_words") or {}).items()},
             order_state_words={str(k): list(v or []) for k, v in (raw.get("order_state_words") or {}).items()},
             order_pick_format=raw.get("order_pick_format", "{items} {order_id}"),
+            order_pick_positions={
+                str(word): int(index) for index, words in (raw.get("order_pick_positions") or {}).items() for word in words or []
+            },
+            order_pick_every=list(raw.get("order_pick_every") or []),
+            order_pick_other=list(raw.get("order_pick_other") or []),
             places={str(k): list(v or []) for k, v in (raw.get("places") or {}).items()},
             own_place_words=list(raw.get("own_place_words") or []),
             order_reference_words=list(raw.get("order_reference_words") or []),

@@ -18,6 +18,42 @@ def test_two_parcels_on_the_way_are_offered_and_one_tap_answers(buyer):
     assert picked.values("utter_order_shipped")["courier"] == "韵达"
 
 
+@pytest.mark.parametrize(
+    "pick, order_id",
+    [
+        ("牛仔裤那单", "260317104486627913"),
+        ("就是台灯", "260317512290374468"),
+        ("第二个", "260317104486627913"),
+        ("裤子那个", "260317104486627913"),
+    ],
+)
+def test_an_order_offered_is_picked_in_words_instead_of_a_tap(buyer, pick, order_id):
+    customer = buyer("B003")
+    turn = customer.says("快递到哪了")
+    assert turn.values("utter_which_order")["count"] == "2", turn
+    picked = customer.says(pick)
+    answer = next(d for d in picked.details if d.template.startswith("utter_order_") and "order_id" in d.values)
+    assert str(answer.values["order_id"]) == order_id, picked
+    assert "您想了解哪方面" not in picked.text and "什么呢" not in picked.text
+
+
+def test_both_orders_offered_are_answered_when_the_buyer_asks_for_both(buyer):
+    customer = buyer("B003")
+    assert customer.says("快递到哪了").values("utter_which_order")["count"] == "2"
+    both = customer.says("两个都查一下")
+    assert both.values("utter_order_out_for_delivery")["order_id"] == "260317512290374468", both
+    assert both.values("utter_order_shipped")["order_id"] == "260317104486627913"
+
+
+def test_the_other_order_offered_is_answered_after_the_first_pick(buyer):
+    customer = buyer("B003")
+    customer.says("快递到哪了")
+    assert customer.says("牛仔裤那单").values("utter_order_shipped")["order_id"] == "260317104486627913"
+    other = customer.says("另外那单呢")
+    assert other.values("utter_order_out_for_delivery")["order_id"] == "260317512290374468", other
+    assert "260317104486627913" not in other.text
+
+
 def test_out_for_delivery_and_exception_are_offered_then_the_exception_is_explained(buyer):
     customer = buyer("B002")
     turn = customer.says("我的快递到哪了")

@@ -76,3 +76,21 @@ def test_after_sale_and_presale_questions_are_not_mixed_in_one_turn(buyer):
     order = {"utter_order_shipped", "utter_which_order", "utter_order_delivered", "utter_order_in_question"}
     assert not (stock & set(turn.responses) and order & set(turn.responses)), turn
     assert len(turn.parse) == 1
+
+
+def test_another_product_named_after_an_order_answer_gets_its_own_order_answered(buyer):
+    customer = buyer("B003")
+    first = customer.says("牛仔裤到哪了")
+    assert first.values("utter_order_shipped")["order_id"] == "260317104486627913", first
+    follow = customer.says("那台灯呢")
+    assert follow.values("utter_order_in_question")["order_id"] == "260317512290374468", follow
+    assert follow.values("utter_order_out_for_delivery")["order_id"] == "260317512290374468"
+    assert "牛仔裤" not in follow.text and "您想咨询些什么" not in follow.text
+
+
+def test_another_product_named_after_a_care_answer_gets_the_same_answer_for_it(buyer):
+    customer = buyer("B001")
+    customer.says("T恤会褪色吗")
+    follow = customer.says("卫衣呢")
+    assert follow.responses[0].startswith("utter_fading_"), follow
+    assert "卫衣" in follow.text and "纯棉T恤" not in follow.text

@@ -174,6 +174,8 @@ def test_the_build_context_leaves_out_this_machines_state_and_secrets():
         "models/qinkefu.tar.gz",
         "build/spacy_zh/meta.json",
         "build/sentence_encoder/manifest.json",
+        # The training worker's evaluation.
+        "tests/nlu/test_nlu.yml",
     ):
         assert not ignored(path), f"{path} is needed in the image"
 
@@ -224,6 +226,7 @@ def healthcheck(*args: str, **env: str) -> int:
         "RASA_PORT": str(free_port()),
         "ACTION_PORT": str(free_port()),
         "GATEWAY_PORT": str(free_port()),
+        "EVENTS_PORT": str(free_port()),
     }
     done = subprocess.run(
         [sys.executable, str(ROOT / "deploy" / "healthcheck.py"), *args],
@@ -241,6 +244,7 @@ def test_the_health_check_passes_when_the_containers_process_answers():
     with http_server({"/health": (200, b"{}")}) as (port, _):
         assert healthcheck(GATEWAY_PORT=str(port)) == 0
         assert healthcheck(ACTION_PORT=str(port)) == 0
+        assert healthcheck(EVENTS_PORT=str(port)) == 0  # the event consumer's container
     with http_server({"/": (200, b"Hello from Rasa")}) as (port, _):
         assert healthcheck(RASA_PORT=str(port)) == 0
     with http_server({"/health": (503, b"{}")}) as (port, _):
@@ -268,5 +272,9 @@ def test_the_compose_file_runs_the_image_with_the_registry_of_variables():
     assert compose["x-qinkefu"]["environment"]["UPLOADS_DIR"] == "/srv/uploads"
     # The image creates /srv/uploads for its user, so compose's named volume is writable by it.
     assert any("/srv/uploads" in run for run in final("RUN"))
+    # The same for the model server's volume.
+    model_server = compose["services"]["model-server"]
+    assert model_server["volumes"] == ["models:/srv/models"] and model_server["environment"]["MODEL_SERVER_DIR"] == "/srv/models"
+    assert any("/srv/models" in run for run in final("RUN"))
     # The user may not write into the project folder: run-prod --prepare-only makes its folder elsewhere.
     assert not compose["services"]["prepare"]["environment"]["PROD_VAR_DIR"].startswith(PROJECT_DIR)

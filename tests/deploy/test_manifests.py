@@ -66,11 +66,30 @@ NEEDS: Dict[str, Set[str]] = {
         "GATEWAY_REDIS_URL",
         "GATEWAY_ALLOWED_ORIGINS",
         "QKF_HOST",
+        # The trainer console publishes and activates models on the model server.
+        "MODEL_SERVER_URL",
+        "MODEL_SERVER_TOKEN",
     },
+    "model-server": {"MODEL_SERVER_TOKEN", "MODEL_SERVER_DIR", "QKF_HOST"},
     "migrate": {"ORDERS_DB_URL", "GATEWAY_DB_URL"},
+    # The training worker: queued jobs and the trainer's documents in the gateway database -> a model
+    # published to and activated on the model server.
+    "training-worker": {"GATEWAY_DB_URL", "MODEL_SERVER_URL", "MODEL_SERVER_TOKEN", "TRAINING_WORK_DIR"},
+    # The event consumer: RabbitMQ (the same virtual host, user, exchange and queue as Rasa) -> the gateway database.
+    "events": {
+        "EVENT_BROKER_PASSWORD",
+        "GATEWAY_DB_URL",
+        "EVENT_BROKER_HOST",
+        "EVENT_BROKER_PORT",
+        "EVENT_BROKER_VHOST",
+        "EVENT_BROKER_USERNAME",
+        "EVENT_BROKER_EXCHANGE",
+        "EVENT_BROKER_QUEUE",
+        "QKF_HOST",
+    },
 }
 # The process's port: the registry's default of its variable (deploy/Dockerfile EXPOSEs the same).
-PORT_VARIABLE = {"rasa": "RASA_PORT", "action-server": "ACTION_PORT", "gateway": "GATEWAY_PORT"}
+PORT_VARIABLE = {"rasa": "RASA_PORT", "action-server": "ACTION_PORT", "gateway": "GATEWAY_PORT", "events": "EVENTS_PORT"}
 SECRETS_README = ROOT / "deploy" / "README.md"
 
 overlays = pytest.mark.parametrize("overlay", OVERLAYS)
@@ -200,6 +219,10 @@ def test_network_policies_let_only_the_gateway_reach_rasa_and_only_rasa_the_acti
 
     only_pods_of(peers("rasa"), "gateway")
     only_pods_of(peers("action-server"), "rasa")
+    # The event consumer takes no connections: no policy opens its pods, no Service leads to them.
+    consumer = pod_labels(our_workload(objects, "events"))
+    assert not [p for p in policies if p["spec"]["podSelector"] and selects(p["spec"]["podSelector"], consumer)]
+    assert not [s for s in of_kind(objects, "Service") if selects({"matchLabels": s["spec"]["selector"]}, consumer)]
     for peer in peers("gateway"):
         assert set(peer) == {"namespaceSelector"}, peer  # the ingress controller's namespace
 
@@ -256,6 +279,10 @@ def test_the_probes_use_each_process_health_route(overlay):
         container = main_container(our_workload(objects, name))
         for probe in ("readinessProbe", "livenessProbe"):
             assert container[probe]["httpGet"] == {"path": "/health", "port": "http", "scheme": "HTTP"}, (name, probe)
+    # The event consumer is ready only while connected to RabbitMQ with its table reachable (bot/events).
+    events = main_container(our_workload(objects, "events"))
+    assert events["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http", "scheme": "HTTP"}
+    assert events["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http", "scheme": "HTTP"}
     for name in COMPONENTS:
         for probe_name in ("startupProbe", "readinessProbe", "livenessProbe"):
             probe = main_container(our_workload(objects, name)).get(probe_name)
@@ -443,17 +470,52 @@ def test_the_processes_start_as_the_production_profile_starts_them(overlay):
     assert main_container(our_workload(objects, "gateway"))["command"] + main_container(our_workload(objects, "gateway"))[
         "args"
     ] == [PYTHON, "-m", "bot", "gateway"]
+    model_server = main_container(our_workload(objects, "model-server"))
+    assert model_server["command"] + model_server["args"] == [
+        PYTHON,
+        "-m",
+        "bot",
+        "model-server",
+        "--seed",
+        "models/qinkefu.tar.gz",
+    ]
     migrate = main_container(our_workload(objects, "migrate"))
     assert "-m bot migrate" in " ".join(migrate["command"] + migrate["args"])
+    events = main_container(our_workload(objects, "events"))
+    assert events["command"] + events["args"] == [PYTHON, "-m", "bot", "events"]
+    worker = our_workload(objects, "training-worker")
+    assert worker["kind"] == "CronJob" and worker["spec"]["concurrencyPolicy"] == "Forbid"
+    assert main_container(worker)["command"] + main_container(worker)["args"] == [PYTHON, "-m", "bot", "training-worker", "--once"]
     for _workload, container in containers(objects):
         if is_ours(container):
             assert container["command"][0] in (PYTHON, "/bin/sh"), container["name"]
 
 
 @overlays
+def test_rasa_publishes_its_events_where_the_consumer_reads_them(overlay):
+    """Rasa's Pika event broker (endpoints.yml) and the consumer get the same broker, virtual host,
+    user, exchange and queue, and the password from the same Secret key."""
+    objects = render(overlay)
+    rasa = main_container(our_workload(objects, "rasa"))
+    broker = yaml.safe_load(rasa_config_file(objects, rasa, "--endpoints"))["event_broker"]
+    assert broker["type"] == "pika" and broker["queues"] == ["${EVENT_BROKER_QUEUE}"]
+    assert broker["url"] == "amqp://${EVENT_BROKER_HOST}/${EVENT_BROKER_VHOST}" and broker["password"] == "${EVENT_BROKER_PASSWORD}"
+    rasa_env = environment(objects, rasa)
+    consumer_env = environment(objects, main_container(our_workload(objects, "events")))
+    for name in NEEDS["events"] - {"GATEWAY_DB_URL", "QKF_HOST"}:
+        assert rasa_env[name] == consumer_env[name], name
+    assert rasa_env["EVENT_BROKER_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "qinkefu-event-broker"
+    host = consumer_env["EVENT_BROKER_HOST"]["value"]
+    if overlay == "demo":
+        assert named(objects, "Service", host)["spec"]["ports"][0]["port"] == int(consumer_env["EVENT_BROKER_PORT"]["value"])
+
+
+@overlays
 def test_ports_come_from_the_registry(overlay):
     objects = render(overlay)
     env = environment(objects, main_container(our_workload(objects, "gateway")))
+    events = main_container(our_workload(objects, "events"))
+    assert [p["containerPort"] for p in events["ports"] if p["name"] == "http"] == [default_port("events")]
     for name in COMPONENTS:
         port = default_port(name)
         container = main_container(our_workload(objects, name))
@@ -514,12 +576,54 @@ def test_the_shop_data_files_the_processes_read_are_in_the_mounted_config_map(ov
             assert file_name in config_map["data"], (name, variable)
 
 
-def test_the_model_server_hook_is_there_and_off():
-    """Rasa loads the model baked into the image today; the endpoints carry the model server's
-    `models:` section commented out, for issue 17's model server (deploy/README.md)."""
-    text = (KUBERNETES / "base" / "config" / "endpoints.yml").read_text(encoding="utf-8")
-    assert "models" not in yaml.safe_load(text)
-    assert re.search(r"(?m)^# models:\n#   url: http://qinkefu-model-server", text)
+@overlays
+def test_rasa_pulls_the_active_model_from_the_model_server(overlay):
+    """Rasa's endpoints carry the production profile's models: section: the model server's Service,
+    its token as a ${SECRET} reference, a poll interval; the model server keeps its artifacts on its
+    own volume, is one replica (one writer of that volume) and is reached only by Rasa and the gateways."""
+    objects = render(overlay)
+    rasa = main_container(our_workload(objects, "rasa"))
+    models = yaml.safe_load(rasa_config_file(objects, rasa, "--endpoints"))["models"]
+    assert models == {
+        "url": "${MODEL_SERVER_URL}/models/active",
+        "token": "${MODEL_SERVER_TOKEN}",
+        "wait_time_between_pulls": "${MODEL_PULL_SECONDS}",
+    }
+    rasa_env = environment(objects, rasa)
+    port = int(VARIABLES["MODEL_SERVER_PORT"].default or 0)
+    assert rasa_env["MODEL_SERVER_URL"]["value"] == f"http://qinkefu-model-server:{port}"
+    assert int(rasa_env["MODEL_PULL_SECONDS"]["value"]) >= 1
+    assert rasa_env["MODEL_SERVER_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "qinkefu-secrets", "key": "MODEL_SERVER_TOKEN"}
+
+    workload = our_workload(objects, "model-server")
+    assert workload["kind"] == "Deployment" and workload["spec"]["replicas"] == 1
+    assert workload["spec"]["strategy"] == {"type": "Recreate"}
+    container = main_container(workload)
+    assert container["command"] + container["args"] == [PYTHON, "-m", "bot", "model-server", "--seed", "models/qinkefu.tar.gz"]
+    assert [p["containerPort"] for p in container["ports"] if p["name"] == "http"] == [port]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/health", "port": "http", "scheme": "HTTP"}
+    volumes = {v["name"]: v for v in pod_spec(workload)["volumes"]}
+    (artifacts,) = [
+        m for m in container["volumeMounts"] if m["mountPath"] == environment(objects, container)["MODEL_SERVER_DIR"]["value"]
+    ]
+    claim = volumes[artifacts["name"]]["persistentVolumeClaim"]["claimName"]
+    assert named(objects, "PersistentVolumeClaim", claim)["spec"]["accessModes"] == ["ReadWriteOnce"]
+    (service,) = [s for s in of_kind(objects, "Service") if s["metadata"]["name"] == "qinkefu-model-server"]
+    assert [p["port"] for p in service["spec"]["ports"]] == [port]
+    assert selects({"matchLabels": service["spec"]["selector"]}, pod_labels(workload))
+
+    (policy,) = [
+        p
+        for p in of_kind(objects, "NetworkPolicy")
+        if p["spec"]["podSelector"] and selects(p["spec"]["podSelector"], pod_labels(workload))
+    ]
+    peers = [
+        peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        for rule in policy["spec"]["ingress"]
+        for peer in rule["from"]
+    ]
+    assert sorted(peers) == ["gateway", "rasa", "training-worker"]
 
 
 # -- the demo's secrets ---------------------------------------------------------------------------------
@@ -562,7 +666,7 @@ def test_the_demo_secrets_are_random_long_and_never_on_a_command_line(tmp_path):
         done = run_demo_script(folder)
         assert done.returncode == 0, done.stderr
         values = {}
-        for name in ("qinkefu-secrets", "qinkefu-database"):
+        for name in ("qinkefu-secrets", "qinkefu-database", "qinkefu-event-broker"):
             values.update(line.split("=", 1) for line in (folder / f"{name}.env").read_text().splitlines())
         calls = (folder / "calls").read_text()
         assert "-n demo-ns" in calls
@@ -570,7 +674,9 @@ def test_the_demo_secrets_are_random_long_and_never_on_a_command_line(tmp_path):
             assert value not in calls, f"{key} was on a command line"
         runs.append(values)
     first, second = runs
-    assert set(first) == {name for name in SECRET_NAMES} | {"POSTGRES_PASSWORD", "TRACKER_PG_PASSWORD"} | CREDENTIAL_URLS
+    assert set(first) == (
+        {name for name in SECRET_NAMES} | {"POSTGRES_PASSWORD", "TRACKER_PG_PASSWORD", "RABBITMQ_DEFAULT_PASS"} | CREDENTIAL_URLS
+    )
     for name in SECRET_NAMES:
         assert len(first[name]) >= 32 and first[name] != second[name]
     assert len({first[name] for name in SECRET_NAMES}) == len(SECRET_NAMES)
@@ -578,6 +684,8 @@ def test_the_demo_secrets_are_random_long_and_never_on_a_command_line(tmp_path):
     assert first["TRACKER_PG_PASSWORD"] == password and len(password) >= 32
     assert first["ORDERS_DB_URL"] == f"postgresql://qinkefu:{password}@qinkefu-postgres:5432/qinkefu_shop"
     assert first["GATEWAY_DB_URL"] == f"postgresql://qinkefu:{password}@qinkefu-postgres:5432/qinkefu_gateway"
+    # The demo's RabbitMQ creates its user with the password Rasa and the consumer log in with.
+    assert first["RABBITMQ_DEFAULT_PASS"] == first["EVENT_BROKER_PASSWORD"] != password
 
 
 def test_the_demo_script_keeps_existing_secrets(tmp_path):

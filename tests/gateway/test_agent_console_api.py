@@ -2,8 +2,9 @@
 written into the Rasa tracker, rejections that become training candidates, take-over, auth."""
 
 import asyncio
-import time
 import concurrent.futures
+import json
+import time
 
 import pytest
 import requests
@@ -12,11 +13,14 @@ import socketio
 from bot.gateway.store import GatewayStore
 from bot.review.agents import AgentAccounts
 from bot.review.queue import ReviewQueue
-from tests.conftest import token_for
+from bot.shop.orders.demo_shop import load_demo_shop
+from bot.shop.orders.memory import InMemoryOrderRepository
+from tests.conftest import ROOT, token_for
 from tests.gateway.test_gateway_api import Buyer
 from tests.replies import said
 
 pytestmark = pytest.mark.slow
+B001_ORDERS = {o.id for o in InMemoryOrderRepository(load_demo_shop(ROOT / "data/shop/demo_shop.yml")).orders_for_buyer("B001")}
 PASSWORD = "review-pass-123"
 
 
@@ -62,6 +66,13 @@ ENDPOINTS = [
     ("post", "/agent/api/sessions/s-0000000001/takeover"),
     ("post", "/agent/api/sessions/s-0000000001/handback"),
     ("post", "/agent/api/sessions/s-0000000001/messages"),
+    ("get", "/agent/api/sessions/s-0000000001/context"),
+    ("get", "/agent/api/phrases"),
+    ("post", "/agent/api/phrases"),
+    ("put", "/agent/api/phrases/1"),
+    ("delete", "/agent/api/phrases/1"),
+    ("get", "/agent/api/search?q=x"),
+    ("get", "/agent/api/export?session_id=s-0000000001"),
 ]
 
 
@@ -202,3 +213,77 @@ def test_metrics_reflect_what_agents_did(stack, accounts):
     metrics = alice.get(f"{stack.gateway_url}/agent/api/metrics", timeout=10).json()
     assert metrics["auto_send_share"] is not None
     assert sum(v["accepted"] + v["edited"] + v["rejected"] for v in metrics["per_intent"].values()) >= 1
+
+
+def test_the_buyer_list_context_and_a_late_reply_quoting_the_question(stack, accounts):
+    alice = agent_session(stack, "alice")
+
+    async def scenario():
+        async with Buyer(stack, token=token_for("B001"), product_id="P002") as buyer:
+            await buyer.send("我想退货")
+            held = wait_for(lambda: pending_for(stack, alice, buyer.session_id))
+            queue = alice.get(f"{stack.gateway_url}/agent/api/queue", timeout=10).json()
+            [row] = [r for r in queue["conversations"] if r["session_id"] == buyer.session_id]
+            assert row["buyer_name"] == "张小花" and row["unread"] == 1 and row["suggestion_ids"] == [held[0]["id"]]
+            assert row["sla"] == "green" and row["intent"] == "request_return"
+            labels = alice.get(f"{stack.gateway_url}/agent/api/intents", timeout=10).json()["labels"]
+            assert labels["request_return"] == "申请退换货"
+            context = alice.get(f"{stack.gateway_url}/agent/api/sessions/{buyer.session_id}/context", timeout=10).json()
+            assert context["product"]["product_id"] == "P002"
+            assert context["orders"] and all(o["order_id"] in B001_ORDERS for o in context["orders"])
+            assert alice.post(f"{stack.gateway_url}/agent/api/suggestions/{held[0]['id']}/send", timeout=30).ok
+            await asyncio.sleep(1.0)
+            quoted = [m for m in buyer.messages if m.get("quote")]
+            assert quoted and quoted[0]["quote"]["text"] == "我想退货"
+            csv_reply = alice.get(f"{stack.gateway_url}/agent/api/export?format=csv&session_id={buyer.session_id}", timeout=10)
+            assert csv_reply.status_code == 200 and "attachment" in csv_reply.headers["Content-Disposition"]
+            assert "我想退货" in csv_reply.content.decode("utf-8-sig") and "张小花" in csv_reply.content.decode("utf-8-sig")
+            found = alice.get(f"{stack.gateway_url}/agent/api/search", params={"q": "张小花"}, timeout=10).json()
+            assert buyer.session_id in [c["session_id"] for c in found["conversations"]]
+
+    asyncio.run(scenario())
+
+
+def test_a_visitors_conversation_has_no_orders_beside_it(stack, accounts):
+    alice = agent_session(stack, "alice")
+
+    async def scenario():
+        async with Buyer(stack) as buyer:
+            await buyer.send("转人工")
+            await buyer.bot_replies()
+            context = alice.get(f"{stack.gateway_url}/agent/api/sessions/{buyer.session_id}/context", timeout=10).json()
+            assert context == {"buyer_id": None, "orders": [], "product": None}
+
+    asyncio.run(scenario())
+
+
+def test_quick_phrases_are_kept_in_the_database_and_checked(stack, accounts):
+    alice = agent_session(stack, "alice")
+    url = f"{stack.gateway_url}/agent/api/phrases"
+    added = alice.post(url, json={"title": "发货提醒", "text": "亲，您的订单{order_id}由{courier}发出啦~"}, timeout=10)
+    assert added.status_code == 201
+    phrase = added.json()["phrase"]
+    assert [p["title"] for p in alice.get(url, timeout=10).json()["phrases"]].count("发货提醒") == 1
+    wrong = alice.post(url, json={"title": "坏的", "text": "{secret}"}, timeout=10)
+    assert wrong.status_code == 400 and "不认识的变量" in wrong.json()["message"]
+    cross_site = alice.post(url, json={"title": "x", "text": "y"}, headers={"Origin": "https://evil.example"}, timeout=10)
+    assert cross_site.status_code == 403
+    changed = alice.put(f"{url}/{phrase['id']}", json={"title": "发货提醒", "text": "亲，已经发货啦"}, timeout=10)
+    assert changed.ok and changed.json()["phrase"]["text"] == "亲，已经发货啦"
+    assert alice.delete(f"{url}/{phrase['id']}", timeout=10).ok
+    assert alice.delete(f"{url}/{phrase['id']}", timeout=10).status_code == 404
+
+
+def test_search_and_export_refuse_bad_input_politely(stack, accounts):
+    alice = agent_session(stack, "alice")
+    base = stack.gateway_url
+    assert alice.get(f"{base}/agent/api/search", timeout=10).json()["message"] == "请输入要搜索的内容，或选择日期"
+    bad = alice.get(f"{base}/agent/api/search", params={"from": "2026-13-40"}, timeout=10)
+    assert bad.status_code == 400 and "日期" in bad.json()["message"]
+    assert alice.get(f"{base}/agent/api/export", params={"format": "xls", "session_id": "s-1"}, timeout=10).status_code == 400
+    too_long = alice.get(f"{base}/agent/api/export", params={"from": "2026-01-01", "to": "2026-12-31"}, timeout=10)
+    assert too_long.status_code == 400 and "92" in too_long.json()["message"]
+    jsonl = alice.get(f"{base}/agent/api/export", params={"format": "jsonl", "from": "2026-12-01", "to": "2026-12-31"}, timeout=10)
+    assert jsonl.status_code == 200
+    rows = [json.loads(line) for line in jsonl.text.splitlines()]
+    assert all(set(r) >= {"time", "session_id", "role", "text"} for r in rows)

@@ -129,8 +129,8 @@ def test_the_agent_console_alone_lists_the_queue(tmp_path):
     queue.request_human("s-0000001")
 
     class Project:
-        def intents(self):
-            return {"request_return": {}, "ask_stock": {}}
+        def intent_names(self):
+            return ["request_return", "ask_stock"]
 
     async def main():
         app, sio, live = app_with_socketio("agent_alone")
@@ -171,6 +171,9 @@ def test_the_trainer_console_alone_lists_candidates_and_the_job(tmp_path):
         def latest(self):
             return {"id": 1, "status": "kept"}
 
+        def recover_interrupted(self):
+            return 0
+
     async def preview_values():
         return {"product": "纯棉T恤"}
 
@@ -178,7 +181,9 @@ def test_the_trainer_console_alone_lists_candidates_and_the_job(tmp_path):
         app = Sanic("trainer_alone")
         run_db = DbRunner()
         auth = StaffAuth(accounts, run_db=run_db)
-        services = TrainerServices(STRINGS["trainer"], None, queue, Jobs(), auth, preview_values, run_db)
+        services = TrainerServices(
+            STRINGS["trainer"], None, queue, Jobs(), auth, preview_values, run_db, intent_names=STRINGS["intent_names"]
+        )
         app.blueprint(trainer_blueprint(services))
         async with serving(app) as base:
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
@@ -198,6 +203,7 @@ def test_the_trainer_console_alone_lists_candidates_and_the_job(tmp_path):
 
     candidates, job, preview = asyncio.run(main())
     assert [(c["text"], c["correct_intent"]) for c in candidates] == [("这个能退吗", "request_return")]
+    assert candidates[0]["predicted_intent"] == "ask_stock" and candidates[0]["predicted_label"] == "询问库存"
     assert job == {"id": 1, "status": "kept"}
     assert preview == "纯棉T恤有货"
     store.close()

@@ -1,17 +1,23 @@
 """The production profile started the way `make run-prod` starts it (bot.ops.production), on free ports, with
-its own PostgreSQL databases and Redis key prefix, so the fault tests can kill and restart parts."""
+its own PostgreSQL databases, Redis key prefix and RabbitMQ virtual host and user, so the fault tests
+can kill and restart parts."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 import redis
@@ -19,26 +25,35 @@ import requests
 import socketio
 import sqlalchemy as sa
 
+from bot import settings
+from bot.db_schema import conversation_events
 from bot.ops.production.databases import ServiceMissing, drop_database, ensure_redis
+from bot.ops.production.event_broker import delete_user_and_vhost, ensure_event_broker
 from bot.ops.production.profile import ProductionProfile, nginx_binary
 from bot.ops.production.run_prod import prepare
-from bot import settings
+from bot.ops.supervisor import RestartPolicy, Service, Supervisor, start_stage, stop_all
 from bot.settings import Settings
-from bot.ops.supervisor import Service, start_stage, stop_all
-from tests.servers import ACTION_SECRET, RASA_TOKEN, SHOP_KEY, free_port, require_model
+from tests.events.broker import new_broker
+from tests.servers import ACTION_SECRET, MODEL_SERVER_TOKEN, RASA_TOKEN, SHOP_KEY, free_port, require_model
 
 POSTGRES_URL = os.environ.get("QKF_TEST_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432")
 HOW_TO_RUN = (
-    "the production-profile tests need PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379 and nginx "
+    "the production-profile tests need PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, RabbitMQ on "
+    "127.0.0.1:5672 (rabbitmq-server -detached; rabbitmqctl makes each stack's user) and nginx "
     "(scripts/ensure_debian_packages.sh); start them, or point QKF_TEST_POSTGRES_SERVER / REDIS_HOST at yours"
 )
 
 
 def require_production_services() -> None:
-    """Skips (fails under CI=true) when PostgreSQL, Redis or nginx is missing."""
+    """Skips (fails under CI=true) when PostgreSQL, Redis, RabbitMQ or nginx is missing."""
     try:
         nginx_binary()
         ensure_redis(settings.get("REDIS_HOST"), settings.get("REDIS_PORT"))
+        probe = new_broker()
+        try:
+            ensure_event_broker(probe)
+        finally:
+            delete_user_and_vhost(probe)
         engine = sa.create_engine(f"{POSTGRES_URL}/postgres", future=True)
         try:
             with engine.connect() as conn:
@@ -52,12 +67,40 @@ def require_production_services() -> None:
         pytest.skip(message)
 
 
+def auto_send_routing(workdir: Path) -> Path:
+    """A routing.yml that sends every confident reply at once (ROUTING_POLICY_FILE): the tests of the
+    infrastructure are not about review."""
+    import yaml
+
+    from tests.conftest import ROOT
+
+    routing = yaml.safe_load((ROOT / "data/shop/routing.yml").read_text(encoding="utf-8"))
+    routing.update(
+        confidence_threshold=0.0,
+        auto_send=routing["auto_send"] + routing["always_review"],
+        always_review=[],
+        review_after_times={},
+    )
+    path = workdir / "routing.yml"
+    path.write_text(yaml.safe_dump(routing, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 class ProductionStack:
     def __init__(
-        self, workdir: Path, secret: str, rasa_replicas: int = 2, lock_lifetime: int = 5,
+        self,
+        workdir: Path,
+        secret: str,
+        rasa_replicas: int = 2,
+        lock_lifetime: int = 5,
         extra_env: Optional[Dict[str, str]] = None,
+        profile_env: Optional[Dict[str, str]] = None,
+        command_prefixes: Optional[Dict[str, List[str]]] = None,
     ) -> None:
+        """profile_env: on top of the profile's variables (e.g. where PostgreSQL is);
+        command_prefixes: service name -> what runs its command (e.g. `ip netns exec` a host)."""
         self.extra_env = dict(extra_env or {})
+        self.command_prefixes = dict(command_prefixes or {})
         tag = uuid.uuid4().hex[:8]
         self.workdir = workdir
         env = {
@@ -71,12 +114,19 @@ class ProductionStack:
             "REDIS_PREFIX": f"qkft{tag}",
             "PROD_VAR_DIR": str(workdir),
             "TICKET_LOCK_LIFETIME": str(lock_lifetime),
+            # RabbitMQ: a virtual host and user of this stack's own, made by prepare() as run-prod makes them.
+            "EVENT_BROKER_VHOST": f"qkft{tag}",
+            "EVENT_BROKER_USERNAME": f"qkft{tag}",
+            "EVENT_BROKER_PASSWORD": secrets.token_urlsafe(32),
+            "EVENTS_PORT": str(free_port()),
+            **(profile_env or {}),
         }
         self.profile = ProductionProfile.from_env(env)
         # Replica ports: free ones, not the defaults a developer's `make run-prod` may hold.
         self.profile.rasa_replicas = [free_port() for _ in range(rasa_replicas)]
         self.profile.action_replicas = [free_port() for _ in range(2)]
         self.profile.gateway_replicas = [free_port() for _ in range(2)]
+        self.profile.model_server_port = free_port()
         self.secret = secret
         self.services: Dict[str, Service] = {}
         self.env: Dict[str, str] = {}
@@ -90,6 +140,7 @@ class ProductionStack:
             "SHOP_API_KEY": SHOP_KEY,
             "RASA_AUTH_TOKEN": RASA_TOKEN,
             "ACTION_SERVER_SECRET": ACTION_SECRET,
+            "MODEL_SERVER_TOKEN": MODEL_SERVER_TOKEN,
             # Every test buyer comes from 127.0.0.1: the per-address limit would throttle the load.
             "GATEWAY_IP_RATE_BURST": "10000",
             "GATEWAY_IP_RATE_PER_SECOND": "1000",
@@ -100,6 +151,7 @@ class ProductionStack:
         for stage in self.profile.stages(model):
             for service in stage:
                 self.services[service.name] = service
+                service.command = self.command_prefixes.get(service.name, []) + service.command
             failed = start_stage(self.profile.host, stage, self.env, self.workdir)
             if failed is not None:
                 log = failed.log_path.read_text(errors="replace")[-3000:] if failed.log_path else ""
@@ -120,6 +172,7 @@ class ProductionStack:
                 client.delete(key)
         except redis.RedisError:
             pass
+        delete_user_and_vhost(self.profile.event_broker)
         shutil.rmtree(self.profile.nginx_dir, ignore_errors=True)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
@@ -133,6 +186,21 @@ class ProductionStack:
             self.kill(name, signal.SIGTERM)
         failed = start_stage(self.profile.host, [service], self.env, self.workdir)
         assert failed is None, f"{name} did not come back"
+
+    @contextlib.contextmanager
+    def supervised(self, policy: Optional[RestartPolicy] = None) -> Iterator[io.StringIO]:
+        """The supervisor `make run-prod` runs (bot.ops.supervisor.Supervisor, its restart policy)
+        watches this stack's processes in a thread while the block runs; yields what it logs."""
+        log = io.StringIO()
+        supervisor = Supervisor(self.profile.host, list(self.services.values()), self.env, self.workdir, policy, log)
+        done = threading.Event()
+        thread = threading.Thread(target=supervisor.watch, args=(done.is_set,), daemon=True)
+        thread.start()
+        try:
+            yield log
+        finally:
+            done.set()
+            thread.join(timeout=30)
 
     # -- where things are ------------------------------------------------------------------
     @property
@@ -154,17 +222,23 @@ class ProductionStack:
 
     def tracker_events(self, session_id: str) -> List[dict]:
         """The conversation's events as stored in the PostgreSQL tracker store."""
-        import json
-
         engine = sa.create_engine(self.profile.database_url("tracker"), future=True)
         try:
             with engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text("select data from events where sender_id = :s order by id"), {"s": session_id}
-                ).all()
+                rows = conn.execute(sa.text("select data from events where sender_id = :s order by id"), {"s": session_id}).all()
         finally:
             engine.dispose()
         return [json.loads(row[0]) for row in rows]
+
+    def stream_events(self, session_id: str) -> List[dict]:
+        """The conversation's rows in conversation_events (gateway database), as the consumer stored them."""
+        engine = sa.create_engine(self.profile.database_url("gateway"), future=True)
+        try:
+            with engine.connect() as conn:
+                query = sa.select(conversation_events).where(conversation_events.c.sender_id == session_id)
+                return [dict(row._mapping) for row in conn.execute(query.order_by(conversation_events.c.id))]
+        finally:
+            engine.dispose()
 
     def gateway_history(self, session_id: str, token: Optional[str] = None) -> List[dict]:
         """A buyer's conversation is read with that buyer's token."""

@@ -1,6 +1,7 @@
 """Fault tests of the production profile (2 Rasa replicas, 2 action servers and 2 gateways behind
 nginx, PostgreSQL tracker store, Redis lock store and socket.io manager), against the machine's real
-PostgreSQL and Redis. The tests run in this order; the last one kills a Rasa replica for good."""
+PostgreSQL and Redis. The tests run in this order; the supervisor's test brings a killed Rasa replica
+back, the last one kills a Rasa replica for good."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.conftest import ROOT, SECRET, token_for
 from tests.production.stack import (
     ProductionStack,
     WidgetClient,
+    auto_send_routing,
     may_restart_services,
     require_production_services,
     restart_command,
@@ -35,10 +37,7 @@ def stack(tmp_path_factory):
     require_production_services()
     workdir = tmp_path_factory.mktemp("production")
     # Every confident reply goes out at once: these tests are about the infrastructure, not review.
-    routing = yaml.safe_load((ROOT / "data/shop/routing.yml").read_text(encoding="utf-8"))
-    routing.update(confidence_threshold=0.0, auto_send=routing["auto_send"] + routing["always_review"], always_review=[], review_after_times={})
-    (workdir / "routing.yml").write_text(yaml.safe_dump(routing, allow_unicode=True), encoding="utf-8")
-    running = ProductionStack(workdir, SECRET, extra_env={"ROUTING_POLICY_FILE": str(workdir / "routing.yml")})
+    running = ProductionStack(workdir, SECRET, extra_env={"ROUTING_POLICY_FILE": str(auto_send_routing(workdir))})
     try:
         yield running.start()
     finally:
@@ -60,7 +59,7 @@ def check_trackers(stack: ProductionStack, session_ids, expected_turns=None) -> 
         assert len(ids) == len(set(ids)), f"{session_id}: a message was handled twice: {ids}"
         if expected_turns is not None:
             assert len(users) >= expected_turns[session_id], (session_id, len(users), expected_turns[session_id])
-        for start, end in zip(users, users[1:] + [len(events)]):
+        for start, end in zip(users, users[1:] + [len(events)], strict=True):
             assert any(e["event"] == "bot" for e in events[start:end]), f"{session_id}: unanswered message in tracker"
 
 
@@ -196,16 +195,39 @@ def _up(service: str) -> bool:
         return False
 
 
+def test_the_supervisor_brings_a_killed_rasa_replica_back_while_the_rest_answer(stack):
+    """With the supervisor of `make run-prod` watching, a Rasa replica killed under load is started
+    again; the buyers go on through the other replica and no other process is touched."""
+    others = {name: service.process.pid for name, service in stack.services.items() if name != "Rasa server 2"}
+    with stack.supervised() as log:
+        clients, answers = _under_load(stack, lambda: stack.kill("Rasa server 2"), buyers=6, turns=6)
+        deadline = time.monotonic() + 300
+        while "the Rasa server 2 is ready again" not in log.getvalue():
+            assert time.monotonic() < deadline, f"Rasa server 2 did not come back: {log.getvalue()}"
+            time.sleep(1)
+    assert "the Rasa server 2 stopped (killed by SIGKILL); restarting it in 1 s" in log.getvalue(), log.getvalue()
+    assert {name: service.process.pid for name, service in stack.services.items() if name != "Rasa server 2"} == others
+    assert all(service.process.poll() is None for service in stack.services.values())
+    replica = stack.profile.url(stack.profile.rasa_replicas[1])
+    assert requests.get(f"{replica}/", timeout=10).ok
+    check_replica_loss(stack, clients, answers, turns=6)
+
+
 def test_killing_a_rasa_replica_mid_conversations_loses_and_repeats_nothing(stack):
     """20 buyers; one Rasa replica is killed while they talk: all go on through the other."""
     clients, answers = _under_load(stack, lambda: stack.kill("Rasa server 1"), buyers=20, turns=6)
+    check_replica_loss(stack, clients, answers, turns=6)
+
+
+def check_replica_loss(stack: ProductionStack, clients, answers, turns: int, polite=(BUSY,)) -> None:
+    """After a Rasa replica was lost under load: a turn in flight when it went is sent again
+    through the other one; if that retry also fails (the lost replica's lock not yet expired) the
+    buyer gets a polite reply (``polite``) once. Every later turn is answered, every buyer message
+    is stored once in order and handled once in the tracker."""
     for session_id, texts in answers.items():
-        # A turn in flight when the replica died is sent again through the other one; if that
-        # retry also fails (the dead replica's lock not yet expired) the buyer gets the polite
-        # busy reply once. Every later turn is answered.
-        assert all(answered(t) or t == BUSY for t in texts), (session_id, texts)
-        assert sum(t == BUSY for t in texts) <= 1 and answered(texts[-1]), (session_id, texts)
+        assert all(answered(t) or t in polite for t in texts), (session_id, texts)
+        assert sum(t in polite for t in texts) <= 1 and answered(texts[-1]), (session_id, texts)
     for client in clients:
         history = stack.gateway_history(client.session_id)
-        assert [m["text"] for m in history if m["role"] == "buyer"] == [QUESTIONS[i] for i in range(6)]
+        assert [m["text"] for m in history if m["role"] == "buyer"] == [QUESTIONS[i] for i in range(turns)]
     check_trackers(stack, answers, {s: sum(answered(t) for t in texts) for s, texts in answers.items()})

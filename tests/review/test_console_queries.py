@@ -58,12 +58,12 @@ def test_a_queue_poll_costs_the_same_few_statements_for_5_or_60_conversations(tm
         assert len(snapshot["pending"]) == sessions
         waiting = [w["session_id"] for w in snapshot["waiting"]]
         assert waiting == [f"s-{n:07d}" for n in range(sessions) if n % 3]
-        assert snapshot["buyers"] == {f"s-{n:07d}": (f"B{n:03d}" if n % 2 else None) for n in range(sessions) if n % 3}
-        assert snapshot["last_texts"] == {f"s-{n:07d}": f"第{n}个问题" for n in range(sessions) if n % 3}
+        assert snapshot["buyers"] == {f"s-{n:07d}": (f"B{n:03d}" if n % 2 else None) for n in range(sessions)}
+        assert snapshot["last_texts"] == {f"s-{n:07d}": f"第{n}个问题" for n in range(sessions)}
         assert snapshot["taken_over_by"] == {f"s-{n:07d}": ("agent1" if n % 3 == 0 else None) for n in range(sessions)}
         assert metrics["per_intent"]["ask_stock"]["pending"] == sessions
         store.close()
-    assert costs[5] == costs[60] <= 7, costs  # 5 for the queue, 2 for the metrics
+    assert costs[5] == costs[60] <= 8, costs  # 6 for the queue, 2 for the metrics
 
 
 def test_the_last_buyer_text_is_looked_for_among_the_last_20_messages_only(tmp_path):

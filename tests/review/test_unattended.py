@@ -21,6 +21,9 @@ class FakeStore:
     def __init__(self):
         self.sent = []
 
+    def buyer_message_before(self, session_id, text, before):
+        return {"id": 1, "text": text}  # the question the late reply quotes
+
     def add_messages(self, session_id, role, items):
         stored = [{"session_id": session_id, "role": role, "text": text} for text, _ in items]
         self.sent.extend(stored)

@@ -18,7 +18,7 @@ from bot.ops import supervisor
 from bot.db_migrate import (
     alembic_config, current_revisions, differences, head_revisions, upgrade, upgrade_databases,
 )
-from bot.db_schema import GATEWAY, PARTS, SHOP, phone_tail_failures, table_names, training_jobs
+from bot.db_schema import GATEWAY, PARTS, SHOP, phone_tail_failures, table_names, trained_models, training_jobs
 from bot.gateway.store import GatewayStore
 from bot.shop.orders.demo_shop import load_demo_shop
 from bot.shop.orders.memory import InMemoryOrderRepository
@@ -27,6 +27,7 @@ from bot.shop.phone_lock import PhoneTailLocks
 from bot.review.agents import AgentAccounts
 from bot.review.queue import ReviewQueue
 from bot.settings import Settings
+from bot.training.delivery import ModelDelivery
 from bot.training.jobs import TrainingJobs
 from tests.conftest import ROOT, new_postgres_database
 
@@ -150,9 +151,12 @@ def fill_gateway(url, tmp_path, everything=True):
         parse = [{"intent": "request_return", "confidence": 0.99}]
         held = queue.record_turn("s-before", "B001", "我要退货", parse, [{"text": "亲"}], True, "always")
         queue.add_candidate("我要退货", "ask_stock", "request_return", "rejected", "alice")
-        jobs = TrainingJobs(store.engine, ROOT, tmp_path / "models", [])
-        jobs.register("model-before", tmp_path / "models" / "m.tar.gz", {"accuracy": 0.9, "macro_f1": 0.8}, active=True)
-        with store.engine.begin() as conn:
+        with store.engine.begin() as conn:  # the columns a model had before the migrations
+            conn.execute(
+                trained_models.insert().values(
+                    name="model-before", path=str(tmp_path / "models" / "m.tar.gz"), created_at=NOW, accuracy=0.9, macro_f1=0.8, active=True
+                )
+            )
             conn.execute(training_jobs.insert().values(status="kept", progress=100, message="", started_at=NOW))
         return {"message": message, "held": held}
     finally:
@@ -168,7 +172,7 @@ def check_gateway(url, before, tmp_path, everything=True):
         accounts = AgentAccounts(store.engine)
         assert accounts.who(accounts.login("alice", PASSWORD)) == {"username": "alice", "role": "agent"}
         queue = ReviewQueue(store.engine)
-        jobs = TrainingJobs(store.engine, ROOT, tmp_path / "models", [])
+        jobs = TrainingJobs(store.engine, ROOT, ModelDelivery([]))
         if everything:
             assert [s["id"] for s in queue.pending()] == [before["held"]["id"]]
             assert [c["text"] for c in queue.candidates()] == ["我要退货"]

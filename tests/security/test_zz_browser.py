@@ -90,7 +90,7 @@ def test_buyer_html_stays_text_and_the_consoles_work(stack, browser, context):
         agent.get_by_test_id("agent-login-user").fill("zoe")
         agent.get_by_test_id("agent-login-password").fill(PASSWORD)
         agent.get_by_test_id("agent-login-submit").click()
-        item = agent.locator('[data-testid="agent-queue-item"]', has_text="<img src=x").first
+        item = agent.locator('[data-testid="agent-buyer-row"]', has_text="<img src=x").first
         item.wait_for(timeout=TIMEOUT_MS)
         item.click()
         agent.get_by_test_id("agent-buyer-text").filter(has_text=attack).wait_for(timeout=TIMEOUT_MS)
@@ -101,6 +101,7 @@ def test_buyer_html_stays_text_and_the_consoles_work(stack, browser, context):
 
         trainer = staff.new_page()
         trainer.goto(f"{stack.gateway_url}/trainer")
+        trainer.get_by_test_id("trainer-forbidden-login").click()  # signed in as an agent: 无权限, then the form
         trainer.get_by_test_id("trainer-login-user").fill("tom")
         trainer.get_by_test_id("trainer-login-password").fill(PASSWORD)
         trainer.get_by_test_id("trainer-login-submit").click()

@@ -1,5 +1,6 @@
-"""Acceptance: a trainer creates ask_invoice (10 examples, a template, a rule), trains; after the
-swap a buyer asking 能开发票吗 gets that template, with no process restarted. Then a rejected agent
+"""Acceptance: a trainer creates ask_invoice (10 examples, a template, a rule), trains (the gateway
+queues the job, the training worker trains it); after the swap a buyer asking 能开发票吗 gets that
+template, with no process restarted. The edits are in the gateway database, the project's files untouched. Then a rejected agent
 suggestion shows up as a candidate and is moved into an intent. Real training, real servers."""
 
 import asyncio
@@ -9,7 +10,9 @@ import shutil
 
 import pytest
 import requests
+import sqlalchemy as sa
 
+from bot.db_schema import training_documents
 from bot.gateway.store import GatewayStore
 from bot.review.agents import AgentAccounts
 from tests.conftest import ROOT, SECRET
@@ -43,12 +46,23 @@ def trainer_stack(tmp_path_factory):
     running.env["TRAINER_PROJECT_DIR"] = str(project)
     running.env["ROUTING_POLICY_FILE"] = str(write_routing(running.workdir, always_review=AFTER_SALE_INTENTS))
     running.start()
+    running.start_training_worker()
     store = GatewayStore(f"sqlite:///{running.workdir / 'gateway.db'}")
     AgentAccounts(store.engine).add("tina", PASSWORD, role="trainer")
     AgentAccounts(store.engine).add("alex", PASSWORD, role="agent")
     store.close()
     yield running, project
     running.stop()
+
+
+def stored_document(stack, path: str) -> str:
+    """A document as the trainer's edits left it in the gateway database ("" when never edited)."""
+    store = GatewayStore(f"sqlite:///{stack.workdir / 'gateway.db'}")
+    try:
+        with store.engine.connect() as conn:
+            return conn.execute(sa.select(training_documents.c.text).where(training_documents.c.path == path)).scalar() or ""
+    finally:
+        store.close()
 
 
 def run_async(coroutine):
@@ -77,9 +91,12 @@ def test_invalid_template_is_refused(trainer_stack):
     stack, _ = trainer_stack
     trainer = login(stack, "/trainer/login", "tina")
     bad = trainer.put(f"{stack.gateway_url}/trainer/api/responses/utter_bad", json={"texts": ["亲，{invoice_no}"]}, timeout=30)
-    assert bad.status_code == 400 and "invoice_no" in bad.json()["errors"][0]
+    assert bad.status_code == 400 and bad.json()["errors"][0] == {
+        "code": "variable_unknown",
+        "params": {"variables": ["invoice_no"], "known": bad.json()["errors"][0]["params"]["known"]},
+    }
     empty = trainer.post(f"{stack.gateway_url}/trainer/api/intents", json={"name": "Bad Name", "examples": ["x"]}, timeout=30)
-    assert empty.status_code == 400 and "invalid intent name" in empty.json()["errors"][0]
+    assert empty.status_code == 400 and empty.json()["errors"][0]["code"] == "intent_name_invalid"
 
 
 def test_new_intent_is_trained_swapped_in_and_answered_without_restart(trainer_stack, browser):
@@ -110,8 +127,9 @@ def test_new_intent_is_trained_swapped_in_and_answered_without_restart(trainer_s
         "() => [...document.querySelectorAll('[data-testid=trainer-response]')].some(e => e.textContent.includes('utter_ask_invoice'))",
         timeout=30000,
     )
-    assert "ask_invoice" in (project / "domain.yml").read_text(encoding="utf-8")
-    assert "ask_invoice is answered with utter_ask_invoice" in (project / "data/rules/trainer.yml").read_text(encoding="utf-8")
+    assert "ask_invoice" in stored_document(stack, "domain.yml")
+    assert "ask_invoice is answered with utter_ask_invoice" in stored_document(stack, "data/rules/trainer.yml")
+    assert "ask_invoice" not in (project / "domain.yml").read_text(encoding="utf-8")  # the files stay as shipped
 
     page.get_by_test_id("trainer-validate").click()
     checks = page.request.post(f"{url}/trainer/api/validate", timeout=600000).json()
@@ -168,6 +186,6 @@ def test_rejected_suggestion_becomes_a_candidate_and_moves_into_an_intent(traine
     [candidate] = [c for c in candidates if c["text"] == "你们这发票拖了一周还不开 我要投诉" and c["source"] == "rejected"]
     assert candidate["correct_intent"] == "ask_invoice"
     assert trainer.post(f"{url}/trainer/api/candidates/{candidate['id']}/accept", json={"intent": "ask_invoice"}, timeout=30).ok
-    assert "你们这发票拖了一周还不开 我要投诉" in (project / "data" / "nlu" / "trainer.yml").read_text(encoding="utf-8")
+    assert "你们这发票拖了一周还不开 我要投诉" in stored_document(stack, "data/nlu/trainer.yml")
     remaining = trainer.get(f"{url}/trainer/api/candidates", timeout=10).json()["candidates"]
     assert candidate["id"] not in [c["id"] for c in remaining]

@@ -31,6 +31,10 @@
   // One path segment of an API URL.
   const segment = (value) => encodeURIComponent(String(value));
 
+  // A UI string with its {name} placeholders filled from ``values`` (unknown names stay as they are).
+  const fill = (template, values) => String(template).replace(/\{(\w+)\}/g, (whole, name) => (
+    Object.prototype.hasOwnProperty.call(values || {}, name) ? String(values[name]) : whole));
+
   // Thrown by api() on a 401: the console has already gone back to the login form.
   class AuthError extends Error {}
 
@@ -165,5 +169,5 @@
     return { t, api, quiet, showLogin, logout, run };
   }
 
-  window.QinkefuStaff = Object.freeze({ el, segment, AuthError, createConsole });
+  window.QinkefuStaff = Object.freeze({ el, segment, fill, AuthError, createConsole });
 })();

@@ -397,6 +397,9 @@
       buttons: Array.isArray(raw.buttons) ? raw.buttons : [],
       card: raw.card && typeof raw.card === 'object' ? raw.card : null,
       image: typeof raw.image === 'string' ? raw.image : '',
+      // A reply sent a while after the question quotes it (the buyer's stored message).
+      quote: raw.quote && typeof raw.quote === 'object' && typeof raw.quote.text === 'string' && raw.quote.text
+        ? { id: str(raw.quote.message_id), text: raw.quote.text } : null,
       client_id: str(raw.client_id),
       ts: str(raw.ts),
     };
@@ -457,6 +460,22 @@
     return null; // unknown card types are ignored
   }
 
+  // The question a late reply answers, above the reply; activating it shows the question itself.
+  function renderQuote(quote) {
+    const text = quote.text.length > 60 ? `${quote.text.slice(0, 59)}…` : quote.text;
+    const box = el('button', { type: 'button', class: 'qkf-quote', 'data-testid': 'qkf-quote', 'aria-label': `${t('quote_label')}${quote.text}` });
+    box.appendChild(el('span', { class: 'qkf-quote-label', text: t('quote_label') }));
+    box.appendChild(el('span', { class: 'qkf-quote-text', 'data-testid': 'qkf-quote-text', text }));
+    box.addEventListener('click', () => {
+      const asked = quote.id ? state.byId.get(quote.id) : null;
+      if (!asked) return;
+      asked.scrollIntoView({ block: 'center', behavior: 'smooth' });
+      asked.setAttribute('data-highlight', 'true');
+      setTimeout(() => asked.removeAttribute('data-highlight'), 1600);
+    });
+    return box;
+  }
+
   // Builds one bubble and appends it to the log. opts.pending marks an unacked buyer message;
   // opts.local marks a client-side system line (does not disturb the quick replies).
   function renderMessage(msg, opts) {
@@ -468,6 +487,7 @@
       'data-pending': options.pending ? 'true' : null,
     });
     const bubble = el('div', { class: 'qkf-bubble' });
+    if (msg.quote) bubble.appendChild(renderQuote(msg.quote));
     if (msg.text) bubble.appendChild(el('div', { class: 'qkf-text', 'data-testid': 'qkf-text', text: msg.text }));
     const src = safeImageUrl(msg.image);
     if (src) bubble.appendChild(imageEl(src, t('attach_label'), 'qkf-image'));

@@ -1,5 +1,6 @@
 """The production profile on one machine: Rasa, action server and gateway replicas behind nginx,
-conversations in PostgreSQL, locks and socket.io rooms in Redis. Its configuration comes from the
+conversations in PostgreSQL, locks and socket.io rooms in Redis, conversation events through
+RabbitMQ into the gateway database (the event consumer). Its configuration comes from the
 settings registry (bot/settings.py, .env.example), and so does the replicas' environment: the same
 variables, with the values this profile derives; the same code runs the embedded profile."""
 
@@ -14,6 +15,7 @@ from typing import Dict, List, Mapping, Optional
 from sqlalchemy.engine import make_url
 
 from bot import settings
+from bot.events.broker import BrokerConfig
 from bot.ops.supervisor import RASA_HEALTH_PATH, Service, rasa_command
 from bot.settings import PROJECT_ROOT, SECRET_NAMES
 
@@ -39,8 +41,17 @@ class ProductionProfile:
     redis_prefix: str
     var_dir: Path
     lock_lifetime_seconds: int
-    # BUYER_TOKEN_SECRET, SHOP_API_KEY, RASA_AUTH_TOKEN, ACTION_SERVER_SECRET (run-prod refuses weak ones)
+    model_server_port: int  # internal: the model server the Rasa replicas pull the active model from
+    model_pull_seconds: int
+    event_broker: BrokerConfig  # Rasa's Pika event broker and the consumer (EVENT_BROKER_*)
+    events_port: int  # internal: the event consumer's /health and /ready
+    # BUYER_TOKEN_SECRET, SHOP_API_KEY, RASA_AUTH_TOKEN, ACTION_SERVER_SECRET, MODEL_SERVER_TOKEN,
+    # EVENT_BROKER_PASSWORD (run-prod refuses weak ones)
     secrets: Dict[str, str] = field(default_factory=dict)
+    # A replica on a host of its own (service name, e.g. "Rasa server 1" -> the address it listens on
+    # and is reached at); the others listen on private_host. The cross-host fault test puts each
+    # Rasa replica, action server and gateway in a network namespace of its own.
+    replica_hosts: Dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "ProductionProfile":
@@ -74,6 +85,10 @@ class ProductionProfile:
             redis_prefix=get("REDIS_PREFIX"),
             var_dir=get("PROD_VAR_DIR"),
             lock_lifetime_seconds=get("TICKET_LOCK_LIFETIME"),
+            model_server_port=get("MODEL_SERVER_PORT"),
+            model_pull_seconds=get("MODEL_PULL_SECONDS"),
+            event_broker=BrokerConfig.from_env(env),
+            events_port=get("EVENTS_PORT"),
             secrets={name: get(name) or "" for name in SECRET_NAMES},
         )
 
@@ -90,6 +105,16 @@ class ProductionProfile:
         """A replica or internal balancer (on the private address)."""
         return f"http://{self.private_host}:{port}"
 
+    def replica_host(self, name: str) -> str:
+        return self.replica_hosts.get(name, self.private_host)
+
+    def own_host(self, name: str) -> Dict[str, str]:
+        """The environment that makes a replica on a host of its own listen there."""
+        return {"QKF_HOST": self.replica_hosts[name]} if name in self.replica_hosts else {}
+
+    def replica_url(self, name: str, port: int) -> str:
+        return f"http://{self.replica_host(name)}:{port}"
+
     @property
     def public_url(self) -> str:
         return f"http://{self.host}:{self.gateway_port}"
@@ -97,6 +122,11 @@ class ProductionProfile:
     @property
     def nginx_dir(self) -> Path:
         return self.var_dir / "nginx"
+
+    @property
+    def model_server_dir(self) -> Path:
+        """The model server's own folder (no Rasa replica reads it: they pull over HTTP)."""
+        return self.var_dir / "model-server"
 
     # -- environment of the replicas -------------------------------------------------------
     def environment(self) -> Dict[str, str]:
@@ -110,10 +140,17 @@ class ProductionProfile:
             "GATEWAY_REDIS_URL": self.redis_url,
             "GATEWAY_REDIS_CHANNEL": f"{self.redis_prefix}-socketio",
             "RASA_URL": self.url(self.rasa_port),
-            "RASA_REPLICA_URLS": ",".join(self.url(port) for port in self.rasa_replicas),
+            "RASA_REPLICA_URLS": ",".join(
+                self.replica_url(f"Rasa server {i + 1}", port) for i, port in enumerate(self.rasa_replicas)
+            ),
             "GATEWAY_ALLOWED_ORIGINS": f"http://{self.host}:{self.gateway_port},http://localhost:{self.gateway_port}",
             "UPLOADS_DIR": str(self.var_dir / "uploads"),
             "ACTION_ENDPOINT_URL": f"{self.url(self.action_port)}/webhook",
+            # The replicas pull the active model from the model server; the trainer publishes there.
+            "MODEL_SERVER_URL": self.url(self.model_server_port),
+            "MODEL_SERVER_DIR": str(self.model_server_dir),
+            "MODEL_SERVER_PORT": str(self.model_server_port),
+            "MODEL_PULL_SECONDS": str(self.model_pull_seconds),
             "TRACKER_PG_HOST": tracker.host or "127.0.0.1",
             "TRACKER_PG_PORT": str(tracker.port or 5432),
             "TRACKER_PG_DB": tracker.database,
@@ -129,32 +166,53 @@ class ProductionProfile:
             "QKF_DEMO_SHOP": "0",
             # nginx is the only proxy whose X-Forwarded-For the gateways believe.
             "GATEWAY_TRUSTED_PROXIES": self.private_host,
+            # Rasa's event broker and the event consumer (deploy/endpoints.prod.yml).
+            **self.event_broker.environment(),
+            "EVENTS_PORT": str(self.events_port),
             **{name: self.secrets.get(name, "") for name in SECRET_NAMES},
         }
 
     # -- processes -------------------------------------------------------------------------
     def stages(self, model_path: str) -> List[List[Service]]:
-        """Action servers, then Rasa replicas, then gateways, then nginx (each stage healthy first)."""
+        """Action servers, the model server and the event consumer, then Rasa replicas, then gateways,
+        then nginx (each stage healthy first: the consumer ready, so the exchange and the queue exist
+        before Rasa publishes). The model server makes ``model_path`` the active model the first time
+        (an empty folder); after that it keeps the active model the trainer chose, and the replicas
+        load that one (with a model server in the endpoints Rasa does not read ``--model``)."""
         python = sys.executable
+        model_server = Service(
+            "model server",
+            [python, "-m", "bot", "model-server", "--seed", model_path],
+            self.model_server_port,
+            "/health",
+            host=self.private_host,
+        )
+        events = Service(
+            "event consumer",
+            [python, "-m", "bot", "events"],
+            self.events_port,
+            "/ready",
+            host=self.private_host,
+        )
         actions = [
             Service(
                 f"action server {i + 1}",
                 [python, "-m", "bot", "actions"],
                 port,
                 "/health",
-                {"ACTION_PORT": str(port)},
-                host=self.private_host,
+                {"ACTION_PORT": str(port), **self.own_host(f"action server {i + 1}")},
+                host=self.replica_host(f"action server {i + 1}"),
             )
             for i, port in enumerate(self.action_replicas)
         ]
         rasa = [
             Service(
                 f"Rasa server {i + 1}",
-                rasa_command(model_path, self.private_host, port, ENDPOINTS),
+                rasa_command(model_path, self.replica_host(f"Rasa server {i + 1}"), port, ENDPOINTS),
                 port,
                 RASA_HEALTH_PATH,
                 start_timeout=300,
-                host=self.private_host,
+                host=self.replica_host(f"Rasa server {i + 1}"),
             )
             for i, port in enumerate(self.rasa_replicas)
         ]
@@ -164,8 +222,8 @@ class ProductionProfile:
                 [python, "-m", "bot", "gateway"],
                 port,
                 "/health",
-                {"GATEWAY_PORT": str(port)},
-                host=self.private_host,
+                {"GATEWAY_PORT": str(port), **self.own_host(f"gateway {i + 1}")},
+                host=self.replica_host(f"gateway {i + 1}"),
             )
             for i, port in enumerate(self.gateway_replicas)
         ]
@@ -183,7 +241,9 @@ class ProductionProfile:
             self.gateway_port,
             "/health",
         )
-        return [actions, rasa, gateways, [nginx]]
+        # Trains what the trainer consoles queue; publishes and activates the model on the model server.
+        worker = Service("training worker", [python, "-m", "bot", "training-worker"], None, "", host=self.private_host)
+        return [[*actions, model_server, events], rasa, [*gateways, worker], [nginx]]
 
     # -- nginx -----------------------------------------------------------------------------
     @property
@@ -191,8 +251,10 @@ class ProductionProfile:
         return self.nginx_dir / "nginx.conf"
 
     def nginx_config(self) -> str:
-        def servers(ports: List[int], extra: str = "") -> str:
-            return "\n".join(f"        server {self.private_host}:{port}{extra};" for port in ports)
+        def servers(kind: str, ports: List[int], extra: str = "") -> str:
+            return "\n".join(
+                f"        server {self.replica_host(f'{kind} {i + 1}')}:{port}{extra};" for i, port in enumerate(ports)
+            )
 
         values = {
             "prefix": str(self.nginx_dir),
@@ -203,9 +265,9 @@ class ProductionProfile:
             "gateway_port": str(self.gateway_port),
             # max_fails=0: a replica is never marked down, a refused connection just moves on to the
             # next one, so a replica (or all of them) coming back serves again at once.
-            "rasa_servers": servers(self.rasa_replicas, " max_fails=0"),
-            "action_servers": servers(self.action_replicas, " max_fails=0"),
-            "gateways": servers(self.gateway_replicas, " max_fails=0"),
+            "rasa_servers": servers("Rasa server", self.rasa_replicas, " max_fails=0"),
+            "action_servers": servers("action server", self.action_replicas, " max_fails=0"),
+            "gateways": servers("gateway", self.gateway_replicas, " max_fails=0"),
         }
         text = NGINX_TEMPLATE.read_text(encoding="utf-8")
         for key, value in values.items():

@@ -10,6 +10,7 @@ from typing import Dict
 from bot.db_migrate import upgrade
 from bot.db_schema import GATEWAY, SHOP
 from bot.ops.production.databases import ServiceMissing, ensure_database, ensure_redis
+from bot.ops.production.event_broker import ensure_event_broker
 from bot.ops.production.profile import ProductionProfile, nginx_binary
 from bot.ops.supervisor import run_services
 from bot.settings import Settings, child_environment, secret_problems
@@ -20,10 +21,12 @@ from bot.shop.orders.sql import SqlOrderRepository
 def prepare(profile: ProductionProfile, settings: Settings, reseed: bool = False, with_nginx: bool = True) -> Dict[str, str]:
     """Checks the services, creates the databases, upgrades the shop and gateway schema (once, here:
     several gateways starting together would race), seeds the demo shop into an empty shop
-    database and writes the nginx configuration; returns the replicas' environment."""
+    database, makes the event stream's RabbitMQ user and virtual host (on this machine's broker)
+    and writes the nginx configuration; returns the replicas' environment."""
     if with_nginx:
         nginx_binary()
     ensure_redis(profile.redis_host, profile.redis_port)
+    ensure_event_broker(profile.event_broker)
     for purpose in ("tracker", "shop", "gateway"):
         ensure_database(profile.database_url(purpose))
     upgrade(profile.database_url("shop"), [SHOP])
@@ -78,7 +81,11 @@ def run_prod(settings: Settings, model_path: str, reseed: bool = False, prepare_
         f"  Gateway health / ready:     {public}/health  /ready\n"
         f"  Rasa (load balanced):       {profile.url(profile.rasa_port)}  replicas on {profile.rasa_replicas}\n"
         f"  Actions (load balanced):    {profile.url(profile.action_port)}  replicas on {profile.action_replicas}\n"
+        f"  Model server:               {profile.url(profile.model_server_port)}  (replicas pull every {profile.model_pull_seconds} s;"
+        f" artifacts in {profile.model_server_dir})\n"
         f"  Gateways:                   {profile.gateway_replicas} (socket.io rooms shared through {profile.redis_url})\n"
+        f"  Event stream:               {profile.event_broker.where} -> conversation_events "
+        f"(consumer ready: {profile.url(profile.events_port)}/ready)\n"
         f"  Databases:                  {profile.database_url('tracker')}, _shop, _gateway"
     )
     return run_services(profile.host, profile.stages(model_path), env, profile.var_dir / "logs", banner)

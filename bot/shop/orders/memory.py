@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Optional
 
 from bot.shop.orders.models import Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
 
@@ -40,6 +40,13 @@ class InMemoryOrderRepository:
 
     def get_buyer(self, buyer_id: str) -> Optional[Buyer]:
         return self._buyers.get(buyer_id)
+
+    def buyer_names(self, buyer_ids: Iterable[str]) -> Dict[str, str]:
+        return {i: self._buyers[i].name for i in set(buyer_ids) if i in self._buyers}
+
+    def find_buyers(self, fragment: str, limit: int = 50) -> List[str]:
+        found = [b.id for b in self._buyers.values() if fragment and (fragment in b.name or fragment == b.id)]
+        return sorted(found)[:limit]
 
     def get_order(self, order_id: str) -> Optional[Order]:
         return self._orders.get(order_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Protocol
+from typing import Dict, Iterable, List, Optional, Protocol
 
 from bot.shop.orders.models import Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
 
@@ -20,6 +20,12 @@ class OrderRepository(Protocol):
         """By canonical name or alias, case-insensitive."""
 
     def get_buyer(self, buyer_id: str) -> Optional[Buyer]: ...
+
+    def buyer_names(self, buyer_ids: Iterable[str]) -> Dict[str, str]:
+        """id -> name for many buyers at once (unknown ids are left out)."""
+
+    def find_buyers(self, fragment: str, limit: int = 50) -> List[str]:
+        """Ids of the buyers whose name contains ``fragment`` or whose id is ``fragment``."""
 
     def get_order(self, order_id: str) -> Optional[Order]: ...
 

@@ -206,3 +206,31 @@ def resolve(
     result.candidates = sorted(ranked, key=lambda o: o.created_at, reverse=True)
     result.reason = "ambiguous"
     return result
+
+
+def pick_offered(
+    offered: Sequence[Order],
+    text: str,
+    named_products: Iterable[str],
+    positions: Mapping[str, int],
+    every: Iterable[str] = (),
+    other: Iterable[str] = (),
+    answered: Optional[str] = None,
+) -> List[Order]:
+    """The orders a buyer picks in words among the ones offered to pick from (in the order shown):
+    all of them ("both": ``every``); the ones not answered yet ("the other one": ``other``, when
+    ``answered`` is the order answered last); one by position ("the second one", "the last one":
+    ``positions``, word -> index, -1 the last); else the one order holding a product named. Empty
+    when the words pick none, or when a product or "the other one" fits more than one."""
+    if any(word in text for word in every):
+        return list(offered)
+    if answered and any(word in text for word in other):
+        rest = [o for o in offered if o.id != answered]
+        return rest if len(rest) == 1 else []
+    for word in _longest_first(positions):
+        if word in text:
+            index = positions[word]
+            return [offered[index]] if -len(offered) <= index < len(offered) else []
+    products = set(named_products)
+    fitting = [o for o in offered if any(i.product_id in products for i in o.items)]
+    return fitting if len(fitting) == 1 else []

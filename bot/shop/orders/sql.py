@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -152,6 +152,28 @@ class SqlOrderRepository:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(buyers).where(buyers.c.id == buyer_id)).mappings().first()
         return Buyer(**row) if row else None
+
+    @_unavailable_on_connection_error
+    def buyer_names(self, buyer_ids: Iterable[str]) -> Dict[str, str]:
+        ids = list(set(buyer_ids))
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(buyers.c.id, buyers.c.name).where(buyers.c.id.in_(ids))).all()
+        return {buyer_id: name for buyer_id, name in rows}
+
+    @_unavailable_on_connection_error
+    def find_buyers(self, fragment: str, limit: int = 50) -> List[str]:
+        if not fragment:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(buyers.c.id)
+                .where(sa.or_(buyers.c.name.contains(fragment, autoescape=True), buyers.c.id == fragment))
+                .order_by(buyers.c.id)
+                .limit(limit)
+            ).all()
+        return [row[0] for row in rows]
 
     def _orders(self, where: Any) -> List[Order]:
         with self.engine.connect() as conn:

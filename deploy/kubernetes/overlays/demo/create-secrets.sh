@@ -26,6 +26,7 @@ else
     echo "SHOP_API_KEY=$(random_value)"
     echo "RASA_AUTH_TOKEN=$(random_value)"
     echo "ACTION_SERVER_SECRET=$(random_value)"
+    echo "MODEL_SERVER_TOKEN=$(random_value)"
   } > "$work/secrets.env"
   kubectl -n "$namespace" create secret generic qinkefu-secrets --from-env-file="$work/secrets.env"
 fi
@@ -41,4 +42,17 @@ else
     echo "GATEWAY_DB_URL=postgresql://qinkefu:$password@qinkefu-postgres:5432/qinkefu_gateway"
   } > "$work/database.env"
   kubectl -n "$namespace" create secret generic qinkefu-database --from-env-file="$work/database.env"
+fi
+
+if kubectl -n "$namespace" get secret qinkefu-event-broker >/dev/null 2>&1; then
+  echo "secret qinkefu-event-broker exists in $namespace: kept"
+else
+  # The demo's RabbitMQ creates its user with RABBITMQ_DEFAULT_PASS; Rasa and the event consumer log
+  # in with EVENT_BROKER_PASSWORD: the same value.
+  password=$(random_value)
+  {
+    echo "EVENT_BROKER_PASSWORD=$password"
+    echo "RABBITMQ_DEFAULT_PASS=$password"
+  } > "$work/event-broker.env"
+  kubectl -n "$namespace" create secret generic qinkefu-event-broker --from-env-file="$work/event-broker.env"
 fi
