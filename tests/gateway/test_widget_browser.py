@@ -130,13 +130,14 @@ def test_html_in_a_message_is_shown_as_text(stack, page):
 
 def test_disconnect_shows_banner_keeps_typing_and_loses_nothing(stack, page):
     open_widget(page, f"{stack.gateway_url}/shop/product/P001")
-    page.route("**/socket.io/**", lambda route: route.abort())
+    # The browser goes offline: no HTTP request and no new WebSocket gets through.
+    page.context.set_offline(True)
     page.evaluate("() => window.QinkefuWidget.socket.io.engine.close()")
     page.get_by_test_id("qkf-offline").wait_for(state="visible")
     send(page, "黑色M码还有吗")
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(2500)  # longer than socket.io's first reconnection delays
     assert page.locator('[data-testid="qkf-msg"][data-role="buyer"][data-pending="true"]').count() == 1
-    page.unroute("**/socket.io/**")
+    page.context.set_offline(False)
     wait_bot_count(page, 1)
     page.get_by_test_id("qkf-offline").wait_for(state="hidden")
     page.wait_for_timeout(1500)
