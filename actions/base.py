@@ -244,6 +244,16 @@ class ShopContext:
             answered=self.tracker.get_slot("order_id"),
         )
 
+    def other_order(self, question: str) -> Resolution:
+        """For "the other one" with no orders on offer, right after an answer about one order: the
+        logged-in buyer's orders but that one, ranked for ``question`` as if it were asked afresh."""
+        answered = self.tracker.get_slot("order_id")
+        buyer_id = self.buyer_id()
+        if not answered or not buyer_id or not any(w in self.latest_text() for w in self.lexicon.order_pick_other):
+            return Resolution()
+        orders = [o for o in self.repository.orders_for_buyer(buyer_id) if o.id != str(answered)]
+        return resolve(orders, OrderClues(), question, self.now())
+
     def asks_about_an_order(self, logged_in_default: bool = True) -> bool:
         """The message is about an order already placed, not a question before buying: it names
         an order number or a product the buyer bought, or uses order words (lexicon order_reference_words); with

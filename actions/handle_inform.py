@@ -39,6 +39,12 @@ class ActionHandleInform(ShopAction):
             return self._answered(RESUMABLE[pending]().act(dispatcher, shop))
         question = pending if pending in ORDER_QUESTIONS else previous if previous in ORDER_LOOKUPS else None
         picked = shop.orders_picked_in_words() if question and not order_id else []
+        if question and not order_id and not picked and not shop.tracker.get_slot("offered_orders"):
+            # "the other one" right after an answer about one order, with nothing on offer.
+            other = shop.other_order(question)
+            if other.ambiguous:
+                return shop.offer_orders(dispatcher, other.candidates, question)
+            picked = [other.order] if other.order is not None else []
         if picked and question:
             # "the jeans one", "the second", "both", "the other one": the orders offered, picked in
             # words; each answered, and named in its answer.

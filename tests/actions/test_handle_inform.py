@@ -88,7 +88,7 @@ def following(previous_intent, text, entities, buyer="B003", earlier=()):
     and now writes ``text``."""
     from rasa_sdk import Tracker
 
-    base = make_tracker(text, "inform", entities, metadata={"buyer_token": token_for(buyer)})
+    base = make_tracker(text, "inform", entities, metadata={"buyer_token": token_for(buyer)} if buyer else {})
     events = [{"event": "session_started"}]
     for intent in (*earlier, previous_intent):
         events += [
@@ -148,3 +148,29 @@ def test_a_new_order_question_answered_at_once_ends_the_last_offer(shop, domain)
     result = run_action(ActionCheckOrderStatus(), tracker, domain)
     assert result.values("utter_order_shipped")["order_id"] == JEANS
     assert result.sets_slot("offered_orders") and result.slot("offered_orders") is None
+
+
+def test_the_other_order_is_answered_with_nothing_on_offer(shop, domain):
+    # The jeans were asked about by name (no cards shown); "the other one" is B003's other parcel.
+    tracker = following("ask_order_status", "另外那单呢", {})
+    tracker.slots.update({"order_id": JEANS})
+    result = run_action(ActionHandleInform(), tracker, domain)
+    assert result.values("utter_order_out_for_delivery")["order_id"] == LAMP
+    assert JEANS not in result.text
+    assert result.slot("order_id") == LAMP
+
+
+def test_another_buyers_parcels_are_never_the_other_order(shop, domain):
+    # B001 was answered about an order; B003's parcels are never "the other one".
+    tracker = following("ask_order_status", "另外那单呢", {}, buyer="B001")
+    tracker.slots.update({"order_id": "260318273645019283"})
+    result = run_action(ActionHandleInform(), tracker, domain)
+    assert LAMP not in result.text and JEANS not in result.text
+
+
+def test_the_other_order_without_a_login_picks_nothing(shop, domain):
+    tracker = following("ask_order_status", "另外那单呢", {}, buyer=None)
+    tracker.slots.update({"order_id": JEANS})
+    result = run_action(ActionHandleInform(), tracker, domain)
+    assert result.responses == ["utter_default"]
+    assert LAMP not in result.text

@@ -54,6 +54,15 @@ def test_the_other_order_offered_is_answered_after_the_first_pick(buyer):
     assert "260317104486627913" not in other.text
 
 
+def test_the_other_parcel_is_answered_after_one_was_asked_about_by_name(buyer):
+    customer = buyer("B003")
+    jeans = customer.says("牛仔裤到哪了")
+    assert jeans.values("utter_order_shipped")["order_id"] == "260317104486627913", jeans
+    other = customer.says("另外那单呢")
+    assert other.values("utter_order_out_for_delivery")["order_id"] == "260317512290374468", other
+    assert "260317104486627913" not in other.text
+
+
 def test_out_for_delivery_and_exception_are_offered_then_the_exception_is_explained(buyer):
     customer = buyer("B002")
     turn = customer.says("我的快递到哪了")

@@ -48,6 +48,20 @@ def test_traditional_fullwidth_and_emoji_are_understood(bot, message):
     assert reply["parse"][0]["text"] == message  # the original text is kept in the tracker
 
 
+@pytest.mark.parametrize(
+    ("message", "intent", "response"),
+    [("👍👍", "thank_bye", "utter_thank_bye"), ("😀😀😀", "greet", "utter_greet"), ("/:018", "greet", "utter_greet")],
+)
+def test_a_message_of_emoji_only_is_answered_as_what_it_stands_for(bot, message, intent, response):
+    who = sender()
+    bot.shop_say(who, "这件T恤会掉色吗", {"product_id": "P001"})
+    reply = bot.shop_say(who, message)
+    assert [p["intent"] for p in reply["parse"]] == [intent]
+    assert said(texts(reply["messages"]), response)
+    assert "没太明白" not in texts(reply["messages"])
+    assert reply["parse"][0]["text"] == message
+
+
 def test_pinyin_only_message(bot):
     reply = bot.shop_say(sender(), "you huo ma", {"product_id": "P001"})
     assert reply["parse"][0]["intent"] == "ask_stock"

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
-from typing import Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional
 
 PINYIN_ONLY = re.compile(r"^[a-zA-Z\s'?!.,~]+$")
 SPACES = re.compile(r"\s+")
@@ -28,6 +28,8 @@ DATE_TIME = re.compile(
 )
 # Item, product and tracking-like numbers: 6 to 15 digits (order numbers have 16 to 19).
 ITEM_NUMBER = re.compile(r"(?<![\d.])\d{6,15}(?![\d.])")
+# A letter, digit or Chinese character: something written, not only symbols and punctuation.
+WORDS = re.compile(r"[^\W_]")
 REPEATED_PUNCTUATION = re.compile(r"([!?。！？~～.,，、…])\1+")
 
 
@@ -71,8 +73,13 @@ class TextNormaliser:
         slang: Optional[Dict[str, str]] = None,
         pinyin_index: Optional[Dict[str, str]] = None,
         pasted_labels: Iterable[str] = (),
+        emoji_only: Optional[Dict[str, Any]] = None,
     ):
         self.slang = sorted((slang or {}).items(), key=lambda kv: -len(kv[0]))
+        # A message of emoji or emoticon codes only reads as the words it stands for (lexicon.yml).
+        emoji_only = emoji_only or {}
+        self.emoji_words = {char: words for words, chars in (emoji_only.get("words") or {}).items() for char in chars}
+        self.emoji_otherwise: str = emoji_only.get("otherwise") or ""
         labels = sorted(pasted_labels, key=len, reverse=True)
         # "<order-number label>: <value>": the label goes, the value stays (an order number is kept).
         self.card_label = re.compile("(?:%s)\\s*[:：]" % "|".join(map(re.escape, labels))) if labels else None
@@ -84,13 +91,28 @@ class TextNormaliser:
             return text
         text = _traditional_to_simplified().convert(text)
         text = unicodedata.normalize("NFKC", text)
-        text = "".join(" " if _is_symbol(c) else c for c in self.strip_pasted(text))
+        written = "".join(" " if _is_symbol(c) else c for c in self.strip_pasted(text))
+        if not WORDS.search(written) and (self.emoji_words or self.emoji_otherwise):
+            meant = self.emoji_meaning(text)
+            if meant is not None:
+                return meant
+        text = written
         for word, replacement in self.slang:
             text = text.replace(word, replacement)
         text = SPACES.sub(" ", text).strip()
         if PINYIN_ONLY.match(text):
             text = self.pinyin_to_hanzi(text) or text
         return text
+
+    def emoji_meaning(self, text: str) -> Optional[str]:
+        """The words a message of emoji or emoticon codes only stands for; None for other text
+        with no words (punctuation alone, a bare link or item number)."""
+        if not any(_is_symbol(c) for c in text) and not EMOTICON.search(text):
+            return None
+        for char in text:
+            if char in self.emoji_words:
+                return self.emoji_words[char]
+        return self.emoji_otherwise or None
 
     def strip_pasted(self, text: str) -> str:
         """Removes what a platform pasted around the buyer's words; keeps order numbers."""

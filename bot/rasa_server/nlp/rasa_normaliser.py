@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, List, Optional, Text
 
 import yaml
@@ -17,6 +18,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.rasa_server.nlp.normalise import TextNormaliser, build_pinyin_index
 
 STATE_FILE = "normaliser.json"
+INTENT_PAYLOAD = re.compile(r"^/[A-Za-z_]")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=True)
@@ -53,12 +55,17 @@ class ChineseTextNormaliser(GraphComponent):
 
     @staticmethod
     def _build(state: Dict[str, Any]) -> TextNormaliser:
-        return TextNormaliser(state["slang"], state["pinyin_index"], state.get("pasted_labels", []))
+        return TextNormaliser(state["slang"], state["pinyin_index"], state.get("pasted_labels", []), state.get("emoji_only"))
 
     def train(self, training_data: TrainingData) -> Resource:
         with open(self._config["lexicon_file"], encoding="utf-8") as handle:
             lexicon = yaml.safe_load(handle)
-        state = {"slang": lexicon.get("slang") or {}, "pinyin_index": {}, "pasted_labels": lexicon.get("pasted_labels") or []}
+        state = {
+            "slang": lexicon.get("slang") or {},
+            "pinyin_index": {},
+            "pasted_labels": lexicon.get("pasted_labels") or [],
+            "emoji_only": lexicon.get("emoji_only") or {},
+        }
         plain = self._build(state)
         texts = [plain.normalise(m.get(TEXT)) for m in training_data.training_examples if m.get(TEXT)]
         self._state = {**state, "pinyin_index": build_pinyin_index(texts)}
@@ -77,6 +84,7 @@ class ChineseTextNormaliser(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT)
-            if text and not text.startswith("/"):
+            # "/intent{...}" is a button payload for Rasa; "/:018" is an emoticon code a buyer sent.
+            if text and not INTENT_PAYLOAD.match(text):
                 message.set(TEXT, self._normaliser.normalise(text))
         return messages
