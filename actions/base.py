@@ -244,10 +244,25 @@ class ShopContext:
             answered=self.tracker.get_slot("order_id"),
         )
 
+    def order_answered_last(self) -> Optional[str]:
+        """The order number the bot's replies to the buyer's previous message were filled with
+        (read from their reply details), or None."""
+        latest_seen = False
+        for event in reversed(self.tracker.events or []):
+            if event.get("event") == "user":
+                if latest_seen:
+                    return None
+                latest_seen = True
+            elif latest_seen and event.get("event") == "bot":
+                details = ReplyDetails.from_metadata(event.get("metadata"))
+                if details is not None and details.values.get("order_id"):
+                    return str(details.values["order_id"])
+        return None
+
     def other_order(self, question: str) -> Resolution:
         """For "the other one" with no orders on offer, right after an answer about one order: the
         logged-in buyer's orders but that one, ranked for ``question`` as if it were asked afresh."""
-        answered = self.tracker.get_slot("order_id")
+        answered = self.order_answered_last() or self.tracker.get_slot("order_id")
         buyer_id = self.buyer_id()
         if not answered or not buyer_id or not any(w in self.latest_text() for w in self.lexicon.order_pick_other):
             return Resolution()

@@ -150,10 +150,17 @@ def test_a_new_order_question_answered_at_once_ends_the_last_offer(shop, domain)
     assert result.sets_slot("offered_orders") and result.slot("offered_orders") is None
 
 
+def answered_about(tracker, order_id):
+    """The bot's reply to the buyer's previous message was filled with ``order_id``."""
+    details = {"template": "utter_order_shipped", "values": {"order_id": order_id}, "sources": {}}
+    tracker.events.insert(-1, {"event": "bot", "text": "…", "metadata": {"qkf_reply": details}})
+    return tracker
+
+
 def test_the_other_order_is_answered_with_nothing_on_offer(shop, domain):
-    # The jeans were asked about by name (no cards shown); "the other one" is B003's other parcel.
-    tracker = following("ask_order_status", "另外那单呢", {})
-    tracker.slots.update({"order_id": JEANS})
+    # The jeans were asked about by name (no cards shown, no order number slot); "the other one"
+    # is B003's other parcel.
+    tracker = answered_about(following("ask_order_status", "另外那单呢", {}), JEANS)
     result = run_action(ActionHandleInform(), tracker, domain)
     assert result.values("utter_order_out_for_delivery")["order_id"] == LAMP
     assert JEANS not in result.text
@@ -162,15 +169,13 @@ def test_the_other_order_is_answered_with_nothing_on_offer(shop, domain):
 
 def test_another_buyers_parcels_are_never_the_other_order(shop, domain):
     # B001 was answered about an order; B003's parcels are never "the other one".
-    tracker = following("ask_order_status", "另外那单呢", {}, buyer="B001")
-    tracker.slots.update({"order_id": "260318273645019283"})
+    tracker = answered_about(following("ask_order_status", "另外那单呢", {}, buyer="B001"), "260318273645019283")
     result = run_action(ActionHandleInform(), tracker, domain)
     assert LAMP not in result.text and JEANS not in result.text
 
 
 def test_the_other_order_without_a_login_picks_nothing(shop, domain):
-    tracker = following("ask_order_status", "另外那单呢", {}, buyer=None)
-    tracker.slots.update({"order_id": JEANS})
+    tracker = answered_about(following("ask_order_status", "另外那单呢", {}, buyer=None), JEANS)
     result = run_action(ActionHandleInform(), tracker, domain)
     assert result.responses == ["utter_default"]
     assert LAMP not in result.text
