@@ -44,7 +44,12 @@ class ActionHandleInform(ShopAction):
             other = shop.other_order(question)
             if other.ambiguous:
                 return shop.offer_orders(dispatcher, other.candidates, question)
-            picked = [other.order] if other.order is not None else []
+            if other.order is not None:
+                # Chosen by the bot among the buyer's orders: say which one, with its items.
+                dispatcher.utter_message(
+                    response="utter_order_in_question", order_id=other.order.id, items=shop.item_names(other.order)
+                )
+                picked = [other.order]
         if picked and question:
             # "the jeans one", "the second", "both", "the other one": the orders offered, picked in
             # words; each answered, and named in its answer.

@@ -162,6 +162,7 @@ def test_the_other_order_is_answered_with_nothing_on_offer(shop, domain):
     # is B003's other parcel.
     tracker = answered_about(following("ask_order_status", "另外那单呢", {}), JEANS)
     result = run_action(ActionHandleInform(), tracker, domain)
+    assert result.values("utter_order_in_question") == {"order_id": LAMP, "items": "LED台灯"}
     assert result.values("utter_order_out_for_delivery")["order_id"] == LAMP
     assert JEANS not in result.text
     assert result.slot("order_id") == LAMP

@@ -59,6 +59,7 @@ def test_the_other_parcel_is_answered_after_one_was_asked_about_by_name(buyer):
     jeans = customer.says("牛仔裤到哪了")
     assert jeans.values("utter_order_shipped")["order_id"] == "260317104486627913", jeans
     other = customer.says("另外那单呢")
+    assert other.values("utter_order_in_question")["items"] == "LED台灯", other
     assert other.values("utter_order_out_for_delivery")["order_id"] == "260317512290374468", other
     assert "260317104486627913" not in other.text
 

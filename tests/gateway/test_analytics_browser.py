@@ -95,6 +95,13 @@ def test_owner_sees_the_last_30_days_then_another_range(gateway, browser):  # no
         assert chart.locator("figcaption").inner_text() == caption
         assert chart.locator("canvas").count() == 1
     assert "自动解决率" in page.get_by_test_id("analytics-chart-rates").locator(".u-legend").inner_text()
+    # every chart fits its card (one drawn while it was the odd last card once spanned the row and was cut)
+    overflow = page.evaluate(
+        """() => [...document.querySelectorAll('.analytics-chart')].map(f => [
+              f.dataset.testid, Math.round(f.querySelector('canvas').getBoundingClientRect().right - f.getBoundingClientRect().right)])
+           .filter(([, excess]) => excess > 0)"""
+    )
+    assert overflow == []
     assert page.get_by_test_id("analytics-days").locator("tbody tr").count() == 30
     page.screenshot(path=str(SCREENSHOTS / "analytics-1440-last-30-days.png"), full_page=True)
 

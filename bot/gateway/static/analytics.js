@@ -170,6 +170,8 @@
     const charts = el('div', { class: 'analytics-charts' });
     state.dom.body.replaceChildren(cards(report), charts, intentTable(report), dayTable(report));
     chartSpecs(report).forEach((spec) => addChart(charts, spec, report));
+    // A chart drawn while it was the odd last one spanned the whole row: now every card is placed.
+    resizeCharts();
   }
 
   function card(key, label, value, detail, hint) {
