@@ -89,3 +89,26 @@ def test_price_refunds_are_stored(sql):
     refund = sql.create_price_refund("260309375521804617", "B003", 20.0)
     [stored] = sql.price_refunds_for_order("260309375521804617")
     assert stored == refund and stored.amount == 20.0 and stored.status == "requested"
+
+
+@pytest.fixture(params=["sql", "memory"])
+def either(request, sql, snapshot):
+    if request.param == "sql":
+        return sql
+    memory = InMemoryOrderRepository()
+    memory.import_shop(snapshot)
+    return memory
+
+
+def test_a_withdrawn_record_is_left_out_of_every_listing(either):
+    order = "260318273645019283"
+    kept = either.create_return_request(order, "B001", "quality", "refund", "seller")
+    rejected = either.create_return_request(order, "B001", "non_quality", "exchange", "buyer")
+    refund = either.create_price_refund(order, "B001", 20.0)
+    assert either.withdraw_return_request(rejected.id) and either.withdraw_price_refund(refund.id)
+    assert [r.id for r in either.return_requests_for_order(order)] == [kept.id]
+    assert [r.id for r in either.return_requests_for_buyer("B001")] == [kept.id]
+    assert either.price_refunds_for_order(order) == []
+    # only once, and never an unknown record
+    assert not either.withdraw_return_request(rejected.id) and not either.withdraw_price_refund(refund.id)
+    assert not either.withdraw_return_request(999999) and not either.withdraw_price_refund(999999)

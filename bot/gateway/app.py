@@ -72,7 +72,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "qinkefu_gateway
         return live.agents_connected() or await run_db(accounts.agents_signed_in)
 
     conversations = Conversations(
-        store, rasa, queue, routing, strings["gateway"], live.notify_agents, run_db, agents_online=agents_online
+        store, rasa, queue, routing, strings["gateway"], live.notify_agents, run_db, agents_online=agents_online, orders=orders
     )
     auth = StaffAuth(accounts, settings.trusted_proxies, run_db)
 

@@ -14,6 +14,8 @@ from bot.gateway.store import GatewayStore
 from bot.reply_details import ReplyDetails
 from bot.review.queue import AlreadyHandled, ReviewQueue
 from bot.review.routing import RoutingPolicy
+from bot.review.withdrawals import withdraw_announced_records
+from bot.shop.orders.repository import OrderRepository, RepositoryUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,11 @@ class Conversations:
         notify_agents: Callable[[str, Dict[str, Any]], Awaitable[None]],
         run_db: Optional[Callable[..., Awaitable[Any]]] = None,
         agents_online: Optional[Callable[[], Any]] = None,
+        orders: Optional[OrderRepository] = None,
     ) -> None:
         self.store = store
+        # The shop's records (return requests, price refunds) a rejected draft announced are withdrawn.
+        self.orders = orders
         self.rasa = rasa
         self.queue = queue
         self.routing = routing
@@ -240,10 +245,20 @@ class Conversations:
         entities: Dict[str, Any],
         emit_to: Callable[[str], Emit],
     ) -> Optional[Dict[str, Any]]:
-        """Records the right intent for trainers and has the bot draft that intent's reply (held)."""
+        """Records the right intent for trainers, withdraws the records the rejected draft announced
+        (bot/review/withdrawals.py) and has the bot draft that intent's reply (held)."""
         suggestion = await self.db(self.queue.claim, suggestion_id, agent, "rejected")
         await self.db(self.queue.add_candidate, suggestion["buyer_text"], suggestion["intent"], intent, "rejected", agent)
         session_id = suggestion["session_id"]
+        if self.orders is not None:
+            # Before the redraft, so it does not find the rejected draft's record as an earlier one.
+            try:
+                withdrawn = await self.db(withdraw_announced_records, self.orders, suggestion["replies"])
+            except RepositoryUnavailable:
+                logger.exception("shop database unavailable: the records of rejected draft %s stay", suggestion_id)
+            else:
+                if withdrawn:
+                    logger.info("rejected draft %s by %s: withdrew %s", suggestion_id, agent, ", ".join(withdrawn))
         try:
             messages = await self.rasa.trigger(session_id, intent, entities)
         except RasaUnavailable:

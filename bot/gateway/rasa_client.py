@@ -45,8 +45,8 @@ class RasaClient:
         if self.http is not None:
             await self.http.close()
 
-    async def _post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
-        params = self.api_params if path.startswith("/conversations/") else {}
+    async def _post(self, path: str, body: Dict[str, Any], query: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+        params = {**(self.api_params if path.startswith("/conversations/") else {}), **(query or {})}
         try:
             async with self._session().post(f"{self.base_url}{path}", json=body, params=params) as reply:
                 if reply.status != 200:
@@ -79,9 +79,13 @@ class RasaClient:
                 return await self._post("/webhooks/shop/webhook", dict(body, retry=True))
 
     async def trigger(self, session_id: str, intent: str, entities: Dict[str, Any]) -> List[Dict[str, Any]]:
+        # The shop channel's collector keeps each message's reply details (template, values), as
+        # for a buyer's message: the agent console shows them and a rejected draft's records are
+        # found by them.
         reply = await self._post(
             f"/conversations/{session_id}/trigger_intent",
             {"name": intent, "entities": entities},
+            {"output_channel": "shop"},
         )
         return reply.get("messages", [])
 

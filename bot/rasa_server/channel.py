@@ -24,7 +24,7 @@ import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.actions.action import ActionSessionStart
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
@@ -165,6 +165,11 @@ class ShopChannel(InputChannel):
     @classmethod
     def name(cls) -> Text:
         return "shop"
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """For Rasa's HTTP API with ``?output_channel=shop`` (the gateway's trigger_intent): the
+        bot's messages collected with their reply details, as for a message sent here."""
+        return DetailedCollector()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ShopChannel":

@@ -170,6 +170,42 @@ def test_reject_records_a_candidate_and_redrafts_for_the_right_intent(stack, acc
     assert any(c["text"] == text and c["correct_intent"] == "ask_ship_time" and c["source"] == "rejected" for c in candidates)
 
 
+def test_a_rejected_refund_draft_withdraws_the_refund_it_announced(stack, accounts):
+    from bot.shop.orders.sql import SqlOrderRepository
+
+    alice = agent_session(stack, "alice")
+    order = "260312730019846625"  # B002's wool sweater, cheaper since it was paid
+
+    async def scenario():
+        async with Buyer(stack, token=token_for("B002")) as buyer:
+            await buyer.send("羊毛衫降价了能退差价吗")
+            held = wait_for(lambda: pending_for(stack, alice, buyer.session_id))
+            [refund_reply] = [r for r in held[0]["replies"] if r.get("response") == "utter_price_refund"]
+            assert refund_reply["values"]["order_id"] == order
+            first_refund = int(refund_reply["values"]["refund_id"])
+            # The agent rejects it (the buyer never sees that refund number) and picks the same intent:
+            # the redraft must not say "already refunded" on the strength of the rejected draft.
+            reply = alice.post(
+                f"{stack.gateway_url}/agent/api/suggestions/{held[0]['id']}/reject", json={"intent": "price_difference"}, timeout=30
+            )
+            assert reply.status_code == 200 and reply.json()["new_suggestion_id"]
+            redraft = wait_for(lambda: [s for s in pending_for(stack, alice, buyer.session_id) if s["id"] == reply.json()["new_suggestion_id"]])
+            responses = [r.get("response") for r in redraft[0]["replies"]]
+            assert "utter_price_refund_exists" not in responses, redraft
+            [again] = [r for r in redraft[0]["replies"] if r.get("response") == "utter_price_refund"]
+            assert again["values"]["amount"] == "70" and int(again["values"]["refund_id"]) != first_refund
+            assert all(m["role"] != "bot" or "退差价" not in m["text"] for m in buyer.messages)  # nothing sent yet
+            return first_refund, int(again["values"]["refund_id"])
+
+    first_refund, second_refund = asyncio.run(scenario())
+    shop = SqlOrderRepository(f"sqlite:///{stack.db_path}")
+    try:
+        assert [r.id for r in shop.price_refunds_for_order(order)] == [second_refund]
+        assert not shop.withdraw_price_refund(first_refund)  # already withdrawn
+    finally:
+        shop.close()
+
+
 def test_take_over_silences_the_bot_until_handed_back(stack, accounts):
     alice = agent_session(stack, "alice")
 

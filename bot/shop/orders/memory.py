@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Dict, Iterable, List, Optional
 
-from bot.shop.orders.models import Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
+from bot.shop.orders.models import REQUESTED, WITHDRAWN, Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
 
 
 class InMemoryOrderRepository:
@@ -66,17 +67,24 @@ class InMemoryOrderRepository:
             reason=reason,
             kind=kind,
             postage_payer=postage_payer,
-            status="requested",
+            status=REQUESTED,
             created_at=datetime.now(timezone.utc),
         )
         self._returns.append(request)
         return request
 
     def return_requests_for_order(self, order_id: str) -> List[ReturnRequest]:
-        return [r for r in reversed(self._returns) if r.order_id == order_id]
+        return [r for r in reversed(self._returns) if r.order_id == order_id and r.status != WITHDRAWN]
 
     def return_requests_for_buyer(self, buyer_id: str) -> List[ReturnRequest]:
-        return [r for r in reversed(self._returns) if r.buyer_id == buyer_id]
+        return [r for r in reversed(self._returns) if r.buyer_id == buyer_id and r.status != WITHDRAWN]
+
+    def withdraw_return_request(self, request_id: int) -> bool:
+        for index, request in enumerate(self._returns):
+            if request.id == request_id and request.status == REQUESTED:
+                self._returns[index] = replace(request, status=WITHDRAWN)
+                return True
+        return False
 
     def create_price_refund(self, order_id: str, buyer_id: str, amount: float) -> PriceRefund:
         refund = PriceRefund(
@@ -84,11 +92,18 @@ class InMemoryOrderRepository:
             order_id=order_id,
             buyer_id=buyer_id,
             amount=round(amount, 2),
-            status="requested",
+            status=REQUESTED,
             created_at=datetime.now(timezone.utc),
         )
         self._price_refunds.append(refund)
         return refund
 
     def price_refunds_for_order(self, order_id: str) -> List[PriceRefund]:
-        return [r for r in reversed(self._price_refunds) if r.order_id == order_id]
+        return [r for r in reversed(self._price_refunds) if r.order_id == order_id and r.status != WITHDRAWN]
+
+    def withdraw_price_refund(self, refund_id: int) -> bool:
+        for index, refund in enumerate(self._price_refunds):
+            if refund.id == refund_id and refund.status == REQUESTED:
+                self._price_refunds[index] = replace(refund, status=WITHDRAWN)
+                return True
+        return False

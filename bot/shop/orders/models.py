@@ -132,6 +132,12 @@ class Order:
         return len(tail) == 4 and self.phone.endswith(tail)
 
 
+# Status of a return request or price refund the bot has just recorded, and of one withdrawn
+# because an agent rejected the reply announcing it before the buyer saw it.
+REQUESTED = "requested"
+WITHDRAWN = "withdrawn"
+
+
 @dataclass(frozen=True)
 class ReturnRequest:
     id: int
@@ -140,7 +146,7 @@ class ReturnRequest:
     reason: str  # quality | non_quality
     kind: str  # refund | exchange
     postage_payer: str  # seller | buyer
-    status: str
+    status: str  # requested | approved | received | refunded | rejected | withdrawn
     created_at: datetime
 
 
@@ -152,7 +158,7 @@ class PriceRefund:
     order_id: str
     buyer_id: str
     amount: float
-    status: str  # requested | refunded
+    status: str  # requested | refunded | withdrawn
     created_at: datetime
 
 

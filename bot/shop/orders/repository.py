@@ -40,7 +40,7 @@ class OrderRepository(Protocol):
     ) -> ReturnRequest: ...
 
     def return_requests_for_order(self, order_id: str) -> List[ReturnRequest]:
-        """Newest first."""
+        """Newest first; withdrawn ones left out (as in the other listings of records)."""
 
     def return_requests_for_buyer(self, buyer_id: str) -> List[ReturnRequest]:
         """Newest first."""
@@ -49,6 +49,13 @@ class OrderRepository(Protocol):
 
     def price_refunds_for_order(self, order_id: str) -> List[PriceRefund]:
         """Newest first."""
+
+    # A record the bot made while drafting a reply an agent then rejected, before the buyer saw
+    # it: marked withdrawn (only while still "requested"; True when it was), and left out of the
+    # listings above from then on.
+    def withdraw_return_request(self, request_id: int) -> bool: ...
+
+    def withdraw_price_refund(self, refund_id: int) -> bool: ...
 
     def import_shop(self, snapshot: ShopSnapshot) -> None:
         """Replace the whole catalogue, buyers and orders (used by the seeder)."""

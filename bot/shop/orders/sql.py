@@ -25,6 +25,8 @@ from bot.db_schema import (
     tracking_events,
 )
 from bot.shop.orders.models import (
+    REQUESTED,
+    WITHDRAWN,
     Buyer,
     Order,
     OrderItem,
@@ -253,7 +255,7 @@ class SqlOrderRepository:
             reason=reason,
             kind=kind,
             postage_payer=postage_payer,
-            status="requested",
+            status=REQUESTED,
             created_at=datetime.now(timezone.utc),
         )
         with self.engine.begin() as conn:
@@ -267,11 +269,26 @@ class SqlOrderRepository:
 
     @_unavailable_on_connection_error
     def return_requests_for_order(self, order_id: str) -> List[ReturnRequest]:
-        return self._returns(return_requests.c.order_id == order_id)
+        return self._returns(sa.and_(return_requests.c.order_id == order_id, return_requests.c.status != WITHDRAWN))
 
     @_unavailable_on_connection_error
     def return_requests_for_buyer(self, buyer_id: str) -> List[ReturnRequest]:
-        return self._returns(return_requests.c.buyer_id == buyer_id)
+        return self._returns(sa.and_(return_requests.c.buyer_id == buyer_id, return_requests.c.status != WITHDRAWN))
+
+    @_unavailable_on_connection_error
+    def withdraw_return_request(self, request_id: int) -> bool:
+        return self._withdraw(return_requests, request_id)
+
+    @_unavailable_on_connection_error
+    def withdraw_price_refund(self, refund_id: int) -> bool:
+        return self._withdraw(price_refunds, refund_id)
+
+    def _withdraw(self, table: sa.Table, record_id: int) -> bool:
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                table.update().where(table.c.id == record_id, table.c.status == REQUESTED).values(status=WITHDRAWN)
+            ).rowcount
+        return bool(changed)
 
     @_unavailable_on_connection_error
     def create_price_refund(self, order_id: str, buyer_id: str, amount: float) -> PriceRefund:
@@ -279,7 +296,7 @@ class SqlOrderRepository:
             order_id=order_id,
             buyer_id=buyer_id,
             amount=round(amount, 2),
-            status="requested",
+            status=REQUESTED,
             created_at=datetime.now(timezone.utc),
         )
         with self.engine.begin() as conn:
@@ -291,7 +308,9 @@ class SqlOrderRepository:
         with self.engine.connect() as conn:
             rows = (
                 conn.execute(
-                    sa.select(price_refunds).where(price_refunds.c.order_id == order_id).order_by(price_refunds.c.id.desc())
+                    sa.select(price_refunds)
+                    .where(price_refunds.c.order_id == order_id, price_refunds.c.status != WITHDRAWN)
+                    .order_by(price_refunds.c.id.desc())
                 )
                 .mappings()
                 .all()
