@@ -244,16 +244,25 @@ class ShopContext:
             answered=self.tracker.get_slot("order_id"),
         )
 
-    def order_answered_last(self) -> Optional[str]:
-        """The order number the bot's replies to the buyer's previous message were filled with
-        (read from their reply details), or None."""
+    def last_answer_events(self) -> List[Dict[str, Any]]:
+        """The events of the bot's answer to the buyer's previous message (between that message
+        and this one), newest first."""
+        answer: List[Dict[str, Any]] = []
         latest_seen = False
         for event in reversed(self.tracker.events or []):
             if event.get("event") == "user":
                 if latest_seen:
-                    return None
+                    break
                 latest_seen = True
-            elif latest_seen and event.get("event") == "bot":
+            elif latest_seen:
+                answer.append(event)
+        return answer
+
+    def order_answered_last(self) -> Optional[str]:
+        """The order number the bot's replies to the buyer's previous message were filled with
+        (read from their reply details), or None."""
+        for event in self.last_answer_events():
+            if event.get("event") == "bot":
                 details = ReplyDetails.from_metadata(event.get("metadata"))
                 if details is not None and details.values.get("order_id"):
                     return str(details.values["order_id"])

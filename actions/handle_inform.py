@@ -92,17 +92,7 @@ class ActionHandleInform(ShopAction):
     @staticmethod
     def _follows_stock_answer(shop: ShopContext) -> bool:
         """The bot's last answer before this message was a stock answer."""
-        seen_user = False
-        for event in reversed(shop.tracker.events or []):
-            if event.get("event") == "user":
-                if seen_user:
-                    return False
-                seen_user = True
-                continue
-            if (
-                seen_user
-                and event.get("event") == "action"
-                and event.get("name") not in ("action_listen", "action_extract_slots", None)
-            ):
+        for event in shop.last_answer_events():
+            if event.get("event") == "action" and event.get("name") not in ("action_listen", "action_extract_slots", None):
                 return event.get("name") in STOCK_ANSWERS
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, TypeVar
 
 from bot.shop.orders.models import REQUESTED, WITHDRAWN, Buyer, Order, PriceRefund, Product, ReturnRequest, ShopSnapshot
 
@@ -80,11 +80,7 @@ class InMemoryOrderRepository:
         return [r for r in reversed(self._returns) if r.buyer_id == buyer_id and r.status != WITHDRAWN]
 
     def withdraw_return_request(self, request_id: int) -> bool:
-        for index, request in enumerate(self._returns):
-            if request.id == request_id and request.status == REQUESTED:
-                self._returns[index] = replace(request, status=WITHDRAWN)
-                return True
-        return False
+        return _withdraw(self._returns, request_id)
 
     def create_price_refund(self, order_id: str, buyer_id: str, amount: float) -> PriceRefund:
         refund = PriceRefund(
@@ -102,8 +98,16 @@ class InMemoryOrderRepository:
         return [r for r in reversed(self._price_refunds) if r.order_id == order_id and r.status != WITHDRAWN]
 
     def withdraw_price_refund(self, refund_id: int) -> bool:
-        for index, refund in enumerate(self._price_refunds):
-            if refund.id == refund_id and refund.status == REQUESTED:
-                self._price_refunds[index] = replace(refund, status=WITHDRAWN)
-                return True
-        return False
+        return _withdraw(self._price_refunds, refund_id)
+
+
+Record = TypeVar("Record", ReturnRequest, PriceRefund)
+
+
+def _withdraw(records: List[Record], record_id: int) -> bool:
+    """Marks the record ``record_id`` withdrawn while it is still requested (see the repository)."""
+    for index, record in enumerate(records):
+        if record.id == record_id and record.status == REQUESTED:
+            records[index] = replace(record, status=WITHDRAWN)
+            return True
+    return False
