@@ -139,7 +139,7 @@ def test_edit_sends_the_agents_text_and_writes_it_into_the_tracker(stack, accoun
             edited = "亲，已经为您核实，差价40元会在24小时内退回~"
             reply = alice.post(f"{stack.gateway_url}/agent/api/suggestions/{held[0]['id']}/edit", json={"text": edited}, timeout=30)
             assert reply.status_code == 200
-            await asyncio.sleep(1.0)
+            await buyer.until(lambda: any(m["role"] == "agent" for m in buyer.messages))
             assert [m["text"] for m in buyer.messages if m["role"] == "agent"] == [edited]
             return buyer.session_id, edited
 
@@ -221,7 +221,7 @@ def test_take_over_silences_the_bot_until_handed_back(stack, accounts):
             assert len([m for m in buyer.messages if m["role"] == "bot"]) == 1  # no reply, no hold notice
             said_by_agent = "亲，我是客服小美，请问有什么可以帮您？"
             assert alice.post(f"{stack.gateway_url}/agent/api/sessions/{buyer.session_id}/messages", json={"text": said_by_agent}, timeout=30).ok
-            await asyncio.sleep(1.0)
+            await buyer.until(lambda: any(m["role"] == "agent" for m in buyer.messages))
             assert [m["text"] for m in buyer.messages if m["role"] == "agent"] == [said_by_agent]
             assert alice.post(f"{stack.gateway_url}/agent/api/sessions/{buyer.session_id}/handback", timeout=10).ok
             before = len([m for m in buyer.messages if m["role"] == "bot"])

@@ -50,6 +50,14 @@ class Buyer:
         body = {"client_id": client_id or str(uuid.uuid4()), "text": text, **extra}
         return await self.client.call("buyer_message", body, timeout=60)
 
+    async def until(self, predicate, timeout=15):
+        """Waits for what the gateway pushes to satisfy ``predicate`` (no fixed sleep to race)."""
+        for _ in range(int(timeout * 10)):
+            if predicate():
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"not pushed in {timeout} s: {self.messages}")
+
     async def bot_replies(self, count=1, timeout=30):
         """Bot messages with text (cards travel as messages of their own)."""
         for _ in range(int(timeout * 10)):
@@ -78,14 +86,14 @@ def test_buyer_message_is_answered_by_the_bot_with_typing_indicator(stack):
             assert ack["ok"] is True
             [reply] = await buyer.bot_replies()
             assert said(reply["text"], "utter_stock_available_product", product="纯棉T恤")
-            await asyncio.sleep(0.5)
+            await buyer.until(lambda: any(m.get("card") for m in buyer.messages))
+            await asyncio.sleep(0.5)  # a second card would have come by now
             cards = [m["card"] for m in buyer.messages if m.get("card")]
             assert len(cards) == 1, buyer.messages
             [card] = cards
             assert card["name"] == "纯棉T恤" and card["stock_label"] == "有货"
             assert buyer.messages[0]["role"] == "buyer" and buyer.messages[0]["text"] == "这件还有货吗"
-            await asyncio.sleep(0.3)
-            assert {"on": True} in buyer.typing and buyer.typing[-1] == {"on": False}
+            await buyer.until(lambda: {"on": True} in buyer.typing and buyer.typing[-1] == {"on": False})
 
     run(scenario())
 
