@@ -21,6 +21,7 @@ from sanic import Sanic
 from bot.model_server.app import model_server_blueprint
 from bot.model_server.client import ModelServerClient, ModelServerError
 from bot.model_server.store import ModelStore, etag_matches
+from tests.gateway.test_parts_alone import serving as serving_app
 from tests.servers import free_port
 
 Sanic.test_mode = True
@@ -43,17 +44,8 @@ async def serving(directory: Path):
     app = Sanic(f"model_server_{free_port()}")
     app.config.REQUEST_MAX_SIZE = 1 << 30
     app.blueprint(model_server_blueprint(ModelStore(directory), TOKEN))
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await server.before_stop()
-        await server.close()
-        await server.after_stop()
+    async with serving_app(app) as base:
+        yield base
 
 
 def run(test):

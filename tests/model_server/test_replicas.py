@@ -55,6 +55,11 @@ def isolation_available() -> bool:
     return os.geteuid() == 0 and shutil.which("unshare") is not None
 
 
+def hiding(hidden, command):
+    """``command`` run in its own mount namespace where the ``hidden`` folders are empty."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", HIDE, "sh", *map(str, hidden), "--", *command]
+
+
 def second_model(source: Path, target: Path) -> str:
     """``source`` with a new model_id in its metadata (another model, as a retraining makes)."""
     model_id = uuid.uuid4().hex
@@ -120,19 +125,7 @@ class Replica:
         # which is not in this directory; with a model server in the endpoints Rasa pulls instead.
         command = rasa_command("models/qinkefu.tar.gz", "127.0.0.1", self.port, "endpoints.yml")
         if isolation_available():
-            command = [
-                "unshare",
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                HIDE,
-                "sh",
-                *map(str, self.hidden),
-                "--",
-                *command,
-            ]
+            command = hiding(self.hidden, command)
         self.process = subprocess.Popen(
             command,
             cwd=self.workdir,
@@ -238,23 +231,7 @@ def test_two_replicas_follow_the_active_model_and_a_restarted_one_comes_back_wit
         if isolation_available():
             # The isolation itself: inside a replica's namespace the others' folders are empty.
             seen = subprocess.run(
-                [
-                    "unshare",
-                    "--mount",
-                    "--propagation",
-                    "private",
-                    "sh",
-                    "-c",
-                    HIDE,
-                    "sh",
-                    *map(str, a.hidden),
-                    "--",
-                    "ls",
-                    "-A",
-                    str(server_dir),
-                    str(b_dir),
-                    str(ROOT / "models"),
-                ],
+                hiding(a.hidden, ["ls", "-A", str(server_dir), str(b_dir), str(ROOT / "models")]),
                 capture_output=True,
                 text=True,
                 check=True,

@@ -92,7 +92,7 @@ class TextNormaliser:
         text = _traditional_to_simplified().convert(text)
         text = unicodedata.normalize("NFKC", text)
         written = "".join(" " if _is_symbol(c) else c for c in self.strip_pasted(text))
-        if not WORDS.search(written) and (self.emoji_words or self.emoji_otherwise):
+        if not WORDS.search(written):
             meant = self.emoji_meaning(text)
             if meant is not None:
                 return meant
